@@ -1,0 +1,97 @@
+//! Settings of the `web` binary: the gateway callbacks and the admin API.
+
+use std::net::SocketAddr;
+
+use super::{ConfigError, Env, Secret};
+use crate::domain::AllowedOrigins;
+
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub addr: SocketAddr,
+    pub allowed_origins: AllowedOrigins,
+    pub gateway_secret: Option<Secret>,
+    pub admin_api_key: Option<Secret>,
+    pub token_expired_start_minutes: i64,
+    pub token_expired_hours: i64,
+    pub default_messages_limit: u64,
+    pub max_messages_limit: u64,
+    pub disconnect_delay_secs: u64,
+    /// Longest `send_message` body, in characters.
+    pub max_message_body_chars: usize,
+    /// Largest callback body read; larger ones get 413 without being parsed.
+    pub max_request_bytes: usize,
+}
+
+/// A stored body is broadcast inside a JSON envelope; escaping can grow a character to six
+/// bytes, and the whole frame must stay under API Gateway's 128 KB message limit.
+const BODY_CHARS_CEILING: usize = 20_000;
+
+impl WebSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let allowed = env.string(
+            "ALLOWED_ORIGINS",
+            "http://localhost:3000,http://127.0.0.1:3000",
+        );
+        let allowed_origins = AllowedOrigins::parse(&allowed)
+            .map_err(|reason| ConfigError::new("ALLOWED_ORIGINS", reason))?;
+        let default_messages_limit = env.ranged("DEFAULT_MESSAGES_LIMIT", 20, 1, 10_000)?;
+        let max_messages_limit = env.ranged("MAX_MESSAGES_LIMIT", 100, 1, 10_000)?;
+        if default_messages_limit > max_messages_limit {
+            return Err(ConfigError::new(
+                "DEFAULT_MESSAGES_LIMIT",
+                format!("{default_messages_limit} exceeds MAX_MESSAGES_LIMIT {max_messages_limit}"),
+            ));
+        }
+        Ok(Self {
+            addr: env.parse("WEB_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            allowed_origins,
+            gateway_secret: env.optional("GATEWAY_SECRET").map(Secret::new),
+            admin_api_key: env.optional("ADMIN_API_KEY").map(Secret::new),
+            token_expired_start_minutes: env.ranged("TOKEN_EXPIRED_START_MINUTES", 5, 1, 525_600)?,
+            token_expired_hours: env.ranged("TOKEN_EXPIRED_HOURS", 24, 1, 87_600)?,
+            default_messages_limit,
+            max_messages_limit,
+            disconnect_delay_secs: env.ranged("DISCONNECT_DELAY_SECS", 5, 0, 3_600)?,
+            max_message_body_chars: env.ranged(
+                "MAX_MESSAGE_BODY_CHARS",
+                4_000,
+                1,
+                BODY_CHARS_CEILING,
+            )?,
+            max_request_bytes: env.ranged("MAX_REQUEST_BYTES", 131_072, 1_024, 1_048_576)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_parse() {
+        let settings = WebSettings::from_env(&env(&[])).unwrap();
+        assert_eq!(settings.addr.port(), 3000);
+        assert!(settings.admin_api_key.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (variable, value) in [
+            ("WEB_ADDR", "localhost"),
+            ("ALLOWED_ORIGINS", "not an origin"),
+            ("TOKEN_EXPIRED_HOURS", "-1"),
+            ("TOKEN_EXPIRED_START_MINUTES", "five"),
+            ("MAX_MESSAGES_LIMIT", "0"),
+            ("DEFAULT_MESSAGES_LIMIT", "500"),
+            ("DISCONNECT_DELAY_SECS", "1e3"),
+            ("MAX_MESSAGE_BODY_CHARS", "100000"),
+        ] {
+            let error = WebSettings::from_env(&env(&[(variable, value)])).unwrap_err();
+            assert_eq!(error.variable, variable, "{error}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Settings of the `worker` binary: Management API, fan-out, queues and interop.
+
+use std::time::Duration;
+
+use super::{ConfigError, Env};
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Management API endpoint including the stage, e.g. `https://id.execute-api.region.amazonaws.com/prod`.
+    pub apigw_endpoint: String,
+    pub apigw_region: String,
+    /// Deadline of one `PostToConnection` attempt.
+    pub apigw_timeout: Duration,
+    /// Attempts per connection within one run of a broadcast (429, 5xx, timeouts).
+    pub apigw_max_attempts: u32,
+    /// `PostToConnection` calls in flight at once, per broadcast job.
+    pub post_concurrency: usize,
+    /// Broadcast jobs run at once by this process (`default` queue).
+    pub broadcast_jobs: usize,
+    /// Delete-connection jobs run at once by this process (`low_priority` queue).
+    pub low_priority_jobs: usize,
+    /// Audiences larger than this are split into sub-jobs that any worker can take.
+    pub broadcast_split_size: usize,
+    pub job_max_attempts: u32,
+    /// A claimed job returns to the queue when its worker stops renewing this lease.
+    pub job_lease: Duration,
+    /// How long an idle worker blocks before it looks at scheduled and orphaned jobs.
+    pub idle_poll: Duration,
+    pub done_retention: u64,
+    pub dead_retention: u64,
+    /// On SIGTERM, running jobs get this long to finish before they are handed back.
+    pub shutdown_grace: Duration,
+    pub interop: InteropSettings,
+}
+
+/// Mirroring broadcasts to an existing Rails deployment through Redis pub/sub.
+#[derive(Debug, Clone)]
+pub struct InteropSettings {
+    /// `Some(prefix)` publishes `PUBLISH <prefix>:<stream>` (or `<stream>` for an empty prefix).
+    pub action_cable_prefix: Option<String>,
+    /// `Some(channel)` publishes AnyCable's `{"stream":..,"data":..}` on that channel.
+    pub anycable_channel: Option<String>,
+    /// Redis that the Rails deployment listens on; the queue's Redis by default.
+    pub redis_url: Option<String>,
+}
+
+impl WorkerSettings {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let apigw_endpoint = env.string("APIGW_ENDPOINT", "http://127.0.0.1:4000/local");
+        let parsed = url::Url::parse(&apigw_endpoint)
+            .map_err(|error| ConfigError::new("APIGW_ENDPOINT", error.to_string()))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ConfigError::new("APIGW_ENDPOINT", "expected an http(s) URL"));
+        }
+        Ok(Self {
+            apigw_endpoint: apigw_endpoint.trim_end_matches('/').to_owned(),
+            apigw_region: env.string("APIGW_REGION", "us-east-1"),
+            apigw_timeout: Duration::from_millis(env.ranged("APIGW_TIMEOUT_MS", 5_000, 50, 120_000)?),
+            apigw_max_attempts: env.ranged("APIGW_MAX_ATTEMPTS", 6, 1, 100)?,
+            post_concurrency: env.ranged("WORKER_POST_CONCURRENCY", 256, 1, 10_000)?,
+            broadcast_jobs: env.ranged("WORKER_BROADCAST_JOBS", 4, 1, 1_000)?,
+            low_priority_jobs: env.ranged("WORKER_LOW_PRIORITY_JOBS", 4, 1, 1_000)?,
+            broadcast_split_size: env.ranged("BROADCAST_SPLIT_SIZE", 5_000, 1, 1_000_000)?,
+            job_max_attempts: env.ranged("JOB_MAX_ATTEMPTS", 10, 1, 1_000)?,
+            job_lease: Duration::from_secs(env.ranged("JOB_LEASE_SECS", 5, 1, 3_600)?),
+            idle_poll: Duration::from_millis(env.ranged("WORKER_IDLE_POLL_MS", 200, 10, 60_000)?),
+            done_retention: env.ranged("QUEUE_DONE_RETENTION", 1_000, 0, 10_000_000)?,
+            dead_retention: env.ranged("QUEUE_DEAD_RETENTION", 10_000, 1, 10_000_000)?,
+            shutdown_grace: Duration::from_secs(env.ranged("WORKER_SHUTDOWN_GRACE_SECS", 20, 0, 3_600)?),
+            interop: InteropSettings::from_env(env)?,
+        })
+    }
+}
+
+impl InteropSettings {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let action_cable_prefix = env
+            .flag("ACTION_CABLE_ENABLED", false)?
+            .then(|| env.string("ACTION_CABLE_CHANNEL_PREFIX", ""));
+        let anycable_channel = env
+            .flag("ANYCABLE_ENABLED", false)?
+            .then(|| env.string("ANYCABLE_REDIS_CHANNEL", "__anycable__"));
+        let redis_url = env.optional("INTEROP_REDIS_URL");
+        if let Some(url) = &redis_url {
+            redis::Client::open(url.as_str())
+                .map_err(|error| ConfigError::new("INTEROP_REDIS_URL", error.to_string()))?;
+        }
+        Ok(Self {
+            action_cable_prefix,
+            anycable_channel,
+            redis_url,
+        })
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.action_cable_prefix.is_some() || self.anycable_channel.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_point_at_the_emulator() {
+        let settings = WorkerSettings::from_env(&env(&[])).unwrap();
+        assert_eq!(settings.apigw_endpoint, "http://127.0.0.1:4000/local");
+        assert!(!settings.interop.enabled());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (variable, value) in [
+            ("APIGW_ENDPOINT", "ftp://x"),
+            ("WORKER_POST_CONCURRENCY", "0"),
+            ("JOB_LEASE_SECS", "soon"),
+            ("ACTION_CABLE_ENABLED", "maybe"),
+            ("INTEROP_REDIS_URL", "nope"),
+        ] {
+            let error = WorkerSettings::from_env(&env(&[(variable, value)])).unwrap_err();
+            assert_eq!(error.variable, variable, "{error}");
+        }
+    }
+}

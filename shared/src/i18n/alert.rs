@@ -1,0 +1,46 @@
+//! Every alert a client or operator can be shown, named by its locale-file key.
+
+macro_rules! alerts {
+    ($($variant:ident => $key:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Alert { $($variant,)* }
+
+        impl Alert {
+            pub const ALL: &'static [Alert] = &[$(Alert::$variant,)*];
+
+            pub fn key(self) -> &'static str {
+                match self { $(Alert::$variant => $key,)* }
+            }
+        }
+    };
+}
+
+alerts! {
+    ConnectionIdBlank => "connection_id_blank",
+    ConnectionIdInvalid => "connection_id_invalid",
+    ConnectionIdNotFound => "connection_id_notfound",
+    OriginBlank => "origin_blank",
+    OriginInvalid => "origin_invalid",
+    GatewaySecretInvalid => "gateway_secret_invalid",
+    TokenBlank => "token_blank",
+    TokenDifferent => "token_different",
+    TokenNotFound => "token_notfound",
+    TokenExpiredStart => "token_expired_start",
+    TokenExpiredCreated => "token_expired_created",
+    LastIdInvalid => "last_id_invalid",
+    LimitInvalid => "limit_invalid",
+    ChannelNotSubscribed => "channel_not_subscribed",
+    BodyBlank => "body_blank",
+    BodyTooLong => "body_too_long",
+    RequestInvalidJson => "request_invalid_json",
+    RequestInvalidField => "request_invalid_field",
+    RequestTooLarge => "request_too_large",
+    RequestUnknownMethod => "request_unknown_method",
+    RequestNotFound => "request_not_found",
+    RequestMethodNotAllowed => "request_method_not_allowed",
+    AdminUnauthorized => "admin_unauthorized",
+    AdminDisabled => "admin_disabled",
+    UserNotFound => "user_not_found",
+    UserNameBlank => "user_name_blank",
+    InternalError => "internal_error",
+}

@@ -1,0 +1,30 @@
+//! What web and worker share: configuration, telemetry, the data model and its queries,
+//! the message JSON, the job definitions and the Redis queues they travel on.
+//!
+//! # Layout
+//! - [`config`]: settings from the environment, one section per binary.
+//! - [`telemetry`]: tracing set-up.
+//! - [`domain`]: values parsed at the edge (connection ids, origins, token codes).
+//! - [`entities`]: sea-orm entities of the `migration` crate's tables.
+//! - [`db`]: connection pool for PostgreSQL or SQLite.
+//! - [`queries`]: every database query.
+//! - [`i18n`]: localized alerts, channel names and dates.
+//! - [`message_view`]: the `<message>` JSON clients render.
+//! - [`jobs`]: `BroadcastJob` and `DeleteConnectionJob`.
+//! - [`queue`]: the prioritized Redis queues.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod entities;
+pub mod i18n;
+pub mod jobs;
+pub mod message_view;
+pub mod queries;
+pub mod queue;
+pub mod telemetry;
+
+/// The channel every token reads.
+pub const ALL_CHANNEL: &str = "all_channel";
+/// The channel name a client sends for its own user's channel.
+pub const USER_CHANNEL: &str = "user_channel";

@@ -1,0 +1,186 @@
+//! ws_tokens: issuing, authenticating, binding to connections and retiring them.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::domain::{ConnectionId, new_token_code};
+use crate::entities::{users, ws_tokens};
+
+/// `last_status` of a token that may receive broadcasts.
+pub const STATUS_SUCCESS: &str = "success";
+/// `last_status` after `$disconnect`.
+pub const STATUS_UNSUBSCRIBED: &str = "unsubscribed";
+/// `last_status` after the Management API answered 410 for its connection.
+pub const STATUS_GONE: &str = "gone";
+
+pub async fn issue(db: &impl ConnectionTrait, user_id: Option<i64>) -> Result<ws_tokens::Model, DbErr> {
+    let now = Utc::now();
+    ws_tokens::ActiveModel {
+        code: Set(new_token_code()),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// The token bound to this connection, if any.
+pub async fn find_bound(
+    db: &impl ConnectionTrait,
+    connection_id: &ConnectionId,
+) -> Result<Option<ws_tokens::Model>, DbErr> {
+    ws_tokens::Entity::find()
+        .filter(ws_tokens::Column::ConnectionId.eq(connection_id.as_str()))
+        .one(db)
+        .await
+}
+
+pub async fn find_by_code_with_user(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> Result<Option<(ws_tokens::Model, Option<users::Model>)>, DbErr> {
+    ws_tokens::Entity::find()
+        .filter(ws_tokens::Column::Code.eq(code))
+        .find_also_related(users::Entity)
+        .one(db)
+        .await
+}
+
+/// Records a successful authentication; `bind_to` moves the token to that connection.
+pub async fn record_auth_success(
+    db: &impl ConnectionTrait,
+    token: ws_tokens::Model,
+    now: DateTime<Utc>,
+    bind_to: Option<&ConnectionId>,
+) -> Result<ws_tokens::Model, DbErr> {
+    let first_success = token.auth_successed_at.is_none();
+    let mut active: ws_tokens::ActiveModel = token.into();
+    active.last_auth_successed_at = Set(Some(now));
+    if first_success {
+        active.auth_successed_at = Set(Some(now));
+    }
+    active.last_status = Set(Some(STATUS_SUCCESS.to_owned()));
+    if let Some(connection_id) = bind_to {
+        active.connection_id = Set(Some(connection_id.as_str().to_owned()));
+        active.started_at = Set(Some(now));
+    }
+    active.updated_at = Set(now);
+    active.update(db).await
+}
+
+pub async fn record_status(db: &impl ConnectionTrait, token_id: i64, status: &str) -> Result<(), DbErr> {
+    ws_tokens::Entity::update_many()
+        .col_expr(ws_tokens::Column::LastStatus, Expr::value(status))
+        .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(ws_tokens::Column::Id.eq(token_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// `$disconnect`: marks the token bound to the connection. False when none is bound.
+pub async fn mark_unsubscribed(
+    db: &impl ConnectionTrait,
+    connection_id: &ConnectionId,
+) -> Result<bool, DbErr> {
+    let result = ws_tokens::Entity::update_many()
+        .col_expr(ws_tokens::Column::LastStatus, Expr::value(STATUS_UNSUBSCRIBED))
+        .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(ws_tokens::Column::ConnectionId.eq(connection_id.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// 410 from the Management API: never target this token on this connection again. A token
+/// that has since moved to a new connection is left alone.
+pub async fn retire_connection(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    connection_id: &str,
+) -> Result<(), DbErr> {
+    ws_tokens::Entity::update_many()
+        .col_expr(ws_tokens::Column::LastStatus, Expr::value(STATUS_GONE))
+        .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(ws_tokens::Column::Id.eq(token_id))
+        .filter(ws_tokens::Column::ConnectionId.eq(connection_id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Who a broadcast goes to: every connected, authenticated token, or one user's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Everyone,
+    User(i64),
+}
+
+/// A connection a broadcast is delivered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub token_id: i64,
+    pub connection_id: String,
+}
+
+fn audience_query(audience: Audience) -> sea_orm::Select<ws_tokens::Entity> {
+    let query = ws_tokens::Entity::find()
+        .filter(ws_tokens::Column::ConnectionId.is_not_null())
+        .filter(ws_tokens::Column::LastStatus.eq(STATUS_SUCCESS));
+    match audience {
+        Audience::Everyone => query,
+        Audience::User(user_id) => query.filter(ws_tokens::Column::UserId.eq(user_id)),
+    }
+}
+
+pub async fn audience_size(db: &impl ConnectionTrait, audience: Audience) -> Result<u64, DbErr> {
+    audience_query(audience).count(db).await
+}
+
+/// Token ids of the audience in ascending order, to cut it into id ranges.
+pub async fn audience_token_ids(db: &impl ConnectionTrait, audience: Audience) -> Result<Vec<i64>, DbErr> {
+    audience_query(audience)
+        .select_only()
+        .column(ws_tokens::Column::Id)
+        .order_by_asc(ws_tokens::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// The audience's targets whose token id lies in `first..=last` (all when `None`).
+pub async fn audience_targets(
+    db: &impl ConnectionTrait,
+    audience: Audience,
+    range: Option<(i64, i64)>,
+) -> Result<Vec<Target>, DbErr> {
+    let mut query = audience_query(audience);
+    if let Some((first, last)) = range {
+        query = query
+            .filter(ws_tokens::Column::Id.gte(first))
+            .filter(ws_tokens::Column::Id.lte(last));
+    }
+    let rows: Vec<(i64, Option<String>)> = query
+        .select_only()
+        .column(ws_tokens::Column::Id)
+        .column(ws_tokens::Column::ConnectionId)
+        .order_by_asc(ws_tokens::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(token_id, connection_id)| {
+            connection_id.map(|connection_id| Target {
+                token_id,
+                connection_id,
+            })
+        })
+        .collect())
+}

@@ -1,0 +1,146 @@
+//! Claiming and settling jobs. A claim is a lease: the worker renews it while the job runs;
+//! when a worker dies, the lease runs out and the next claim by anyone hands the job out again.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+
+use super::{JobQueue, QueueError, now_ms, scripts};
+
+/// A job this worker holds the lease of.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: String,
+    /// Proves the lease is still ours when settling; a job handed out again gets a new one.
+    pub owner: String,
+    /// How many times the job has been claimed, this claim included.
+    pub attempts: u32,
+    pub payload: String,
+}
+
+/// How a claim behaves; from the worker's settings.
+#[derive(Debug, Clone)]
+pub struct ClaimPolicy {
+    pub lease: Duration,
+    pub max_attempts: u32,
+    pub dead_retention: u64,
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+impl JobQueue {
+    /// Claims up to `max` due jobs; `owner` must be unique per claim.
+    pub async fn claim(
+        &self,
+        max: usize,
+        owner: &str,
+        policy: &ClaimPolicy,
+    ) -> Result<Vec<ClaimedJob>, QueueError> {
+        let mut invocation = self.invocation(&scripts::CLAIM);
+        invocation
+            .arg(now_ms())
+            .arg(millis(policy.lease))
+            .arg(max)
+            .arg(owner)
+            .arg(policy.max_attempts)
+            .arg(policy.dead_retention);
+        let mut connection = self.connection.clone();
+        let flat: Vec<redis::Value> = invocation.invoke_async(&mut connection).await?;
+        let mut claimed = Vec::with_capacity(flat.len() / 3);
+        for triple in flat.chunks_exact(3) {
+            claimed.push(ClaimedJob {
+                id: redis::from_redis_value_ref(&triple[0])?,
+                owner: owner.to_owned(),
+                payload: redis::from_redis_value_ref(&triple[1])?,
+                attempts: redis::from_redis_value_ref(&triple[2])?,
+            });
+        }
+        Ok(claimed)
+    }
+
+    /// Finished: removed, and remembered in the capped `done` list. False if the lease was lost.
+    pub async fn ack(&self, job: &ClaimedJob, done_retention: u64) -> Result<bool, QueueError> {
+        let mut invocation = self.invocation(&scripts::ACK);
+        invocation.arg(&job.id).arg(&job.owner).arg(now_ms()).arg(done_retention);
+        self.settle(invocation).await
+    }
+
+    /// Failed for now: retried after `delay`.
+    pub async fn retry_later(
+        &self,
+        job: &ClaimedJob,
+        delay: Duration,
+        error: &str,
+    ) -> Result<bool, QueueError> {
+        let mut invocation = self.invocation(&scripts::RETRY_LATER);
+        invocation
+            .arg(&job.id)
+            .arg(&job.owner)
+            .arg(now_ms() + millis(delay))
+            .arg(error);
+        self.settle(invocation).await
+    }
+
+    /// Failed for good: moved to the dead set.
+    pub async fn bury(
+        &self,
+        job: &ClaimedJob,
+        error: &str,
+        dead_retention: u64,
+    ) -> Result<bool, QueueError> {
+        let mut invocation = self.invocation(&scripts::BURY);
+        invocation
+            .arg(&job.id)
+            .arg(&job.owner)
+            .arg(now_ms())
+            .arg(error)
+            .arg(dead_retention);
+        self.settle(invocation).await
+    }
+
+    /// Handed back untouched (shutdown): it runs next, and this claim is not counted.
+    pub async fn release(&self, job: &ClaimedJob) -> Result<bool, QueueError> {
+        let mut invocation = self.invocation(&scripts::RELEASE);
+        invocation.arg(&job.id).arg(&job.owner);
+        self.settle(invocation).await
+    }
+
+    /// Renews the leases of the given jobs; returns how many were still ours.
+    pub async fn extend<'a>(
+        &self,
+        jobs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        lease: Duration,
+    ) -> Result<u64, QueueError> {
+        let mut invocation = self.invocation(&scripts::EXTEND);
+        invocation.arg(now_ms() + millis(lease));
+        for (id, owner) in jobs {
+            invocation.arg(id).arg(owner);
+        }
+        let mut connection = self.connection.clone();
+        Ok(invocation.invoke_async(&mut connection).await?)
+    }
+
+    /// Blocks until a push wakes this worker or `timeout` passes. Needs a connection of its
+    /// own: a blocking command would stall everything else multiplexed on a shared one.
+    pub async fn wait_for_work(
+        &self,
+        blocking: &mut ConnectionManager,
+        timeout: Duration,
+    ) -> Result<(), QueueError> {
+        let _: Option<(String, String)> = redis::cmd("BLPOP")
+            .arg(&self.keys.wakeup)
+            .arg(timeout.as_secs_f64())
+            .query_async(blocking)
+            .await?;
+        Ok(())
+    }
+
+    async fn settle(&self, invocation: redis::ScriptInvocation<'_>) -> Result<bool, QueueError> {
+        let mut connection = self.connection.clone();
+        let changed: i64 = invocation.invoke_async(&mut connection).await?;
+        Ok(changed == 1)
+    }
+}
+

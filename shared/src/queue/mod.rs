@@ -1,0 +1,154 @@
+//! Prioritized job queues on Redis: what web pushes and worker claims.
+//!
+//! apalis-redis 1.0.0 loses jobs or stalls in ways our users cannot accept (see the
+//! README), so the queue state lives here, in atomic Lua scripts over plain Redis types
+//! that `redis-cli` can read; the worker drives it with apalis's worker and monitor.
+//!
+//! # Layout
+//! - `keys`: the Redis keys of one queue.
+//! - `scripts`: every state change, one Lua script each.
+//! - `producer`: pushing jobs (web, and broadcasts splitting themselves).
+//! - `consumer`: claiming, acknowledging, retrying, burying, lease renewal.
+//! - `inspect`: counts and dead-job retries for operators.
+
+mod consumer;
+mod inspect;
+mod keys;
+mod producer;
+mod scripts;
+
+pub use consumer::{ClaimPolicy, ClaimedJob};
+pub use inspect::QueueCounts;
+pub use keys::QueueKeys;
+
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use serde::{Serialize, de::DeserializeOwned};
+
+/// The two priorities. Each has its own keys and its own workers, so a backlog of
+/// low-priority work never delays a broadcast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueueName {
+    Default,
+    LowPriority,
+}
+
+impl QueueName {
+    pub const ALL: [QueueName; 2] = [QueueName::Default, QueueName::LowPriority];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Default => "default",
+            QueueName::LowPriority => "low_priority",
+        }
+    }
+}
+
+impl std::str::FromStr for QueueName {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        QueueName::ALL
+            .into_iter()
+            .find(|name| name.as_str() == raw)
+            .ok_or_else(|| format!("unknown queue {raw:?} (default, low_priority)"))
+    }
+}
+
+/// A job type: its name in the stored JSON and the queue it goes to.
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    const NAME: &'static str;
+    const QUEUE: QueueName;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("unexpected redis reply: {0}")]
+    Reply(#[from] redis::ParsingError),
+    #[error("job does not encode: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// One queue: a handle that is cheap to clone (the connection is multiplexed).
+#[derive(Clone)]
+pub struct JobQueue {
+    connection: ConnectionManager,
+    keys: QueueKeys,
+    name: QueueName,
+}
+
+impl JobQueue {
+    pub fn new(connection: ConnectionManager, prefix: &str, name: QueueName) -> Self {
+        Self {
+            connection,
+            keys: QueueKeys::new(prefix, name.as_str()),
+            name,
+        }
+    }
+
+    pub fn name(&self) -> QueueName {
+        self.name
+    }
+
+    pub fn keys(&self) -> &QueueKeys {
+        &self.keys
+    }
+
+    fn invocation<'a>(&self, script: &'a redis::Script) -> redis::ScriptInvocation<'a> {
+        let mut invocation = script.prepare_invoke();
+        for key in self.keys.all() {
+            invocation.key(key);
+        }
+        invocation
+    }
+}
+
+/// Both queues, for code that pushes any job.
+#[derive(Clone)]
+pub struct Queues {
+    pub default: JobQueue,
+    pub low_priority: JobQueue,
+}
+
+impl Queues {
+    pub fn new(connection: ConnectionManager, prefix: &str) -> Self {
+        Self {
+            default: JobQueue::new(connection.clone(), prefix, QueueName::Default),
+            low_priority: JobQueue::new(connection, prefix, QueueName::LowPriority),
+        }
+    }
+
+    pub fn get(&self, name: QueueName) -> &JobQueue {
+        match name {
+            QueueName::Default => &self.default,
+            QueueName::LowPriority => &self.low_priority,
+        }
+    }
+
+    /// Pushes `job` onto its queue, to run after `delay`. Returns the job id.
+    pub async fn enqueue<J: Job>(&self, job: &J, delay: Duration) -> Result<String, QueueError> {
+        self.get(J::QUEUE).push(job, delay).await
+    }
+}
+
+/// A Redis connection that reconnects by itself and answers within `response_timeout`.
+/// Lazy: a process starts while Redis is down and reports it through readiness.
+pub fn redis_connection(
+    url: &str,
+    response_timeout: Duration,
+) -> Result<ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(url)?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(response_timeout))
+        .set_connection_timeout(Some(Duration::from_secs(2)))
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, config)
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
