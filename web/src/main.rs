@@ -1,1 +1,53 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use shared::config::{CommonSettings, Env, WebSettings};
+use web::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    let settings = CommonSettings::from_env(&env).and_then(|common| Ok((common, WebSettings::from_env(&env)?)));
+    let (common, web) = match settings {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("web: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    shared::telemetry::init(common.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(common, web).await,
+        command => web::cli::run(command, &common, &web).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "web stopped");
+            eprintln!("web: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let app = web::Application::build(common, web, metrics).await?;
+    let addr = app.local_addr()?;
+    println!("web listening on http://{addr}");
+    tracing::info!(%addr, "web listening");
+    app.run_until(shutdown_signal()).await
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate.recv() => {},
+    }
+    tracing::info!("shutdown requested; draining requests");
+}

@@ -1,0 +1,22 @@
+//! The admin API the login application calls to issue identities (bearer `ADMIN_API_KEY`;
+//! off when no key is set).
+//!
+//! # Layout
+//! - `bearer`: the key check.
+//! - `users`: `PUT /api/users/{code}`.
+//! - `tokens`: `POST /api/ws_tokens`.
+
+mod bearer;
+mod tokens;
+mod users;
+
+pub use tokens::issue as tokens_issue;
+pub use users::{UserInput, validate_user};
+
+use poem::{Route, post, put};
+
+pub fn routes() -> Route {
+    Route::new()
+        .at("/users/:code", put(users::put_user))
+        .at("/ws_tokens", post(tokens::post_token))
+}

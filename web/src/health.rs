@@ -1,0 +1,62 @@
+//! `/healthz` (process up), `/readyz` (database and Redis reachable), `/metrics`.
+
+use std::time::{Duration, Instant};
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{Endpoint, IntoResponse, Request, Response, handler};
+use serde_json::json;
+
+use crate::reply::Reply;
+use crate::state::AppState;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[handler]
+pub fn healthz() -> Reply {
+    Reply::ok(json!({"status": "ok"}))
+}
+
+#[handler]
+pub async fn readyz(Data(state): Data<&AppState>) -> Reply {
+    let database = tokio::time::timeout(PROBE_TIMEOUT, shared::db::ping(&state.db))
+        .await
+        .is_ok_and(|result| result.is_ok());
+    let mut redis = state.redis.clone();
+    let redis = tokio::time::timeout(
+        PROBE_TIMEOUT,
+        redis::cmd("PING").query_async::<String>(&mut redis),
+    )
+    .await
+    .is_ok_and(|result| result.is_ok());
+    let status = if database && redis {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
+    Reply::with_status(status, json!({"database": word(database), "redis": word(redis)}))
+}
+
+#[handler]
+pub fn metrics(Data(state): Data<&AppState>) -> Response {
+    let text = state.metrics.as_ref().map(|handle| handle.render()).unwrap_or_default();
+    Response::builder()
+        .content_type("text/plain; version=0.0.4")
+        .body(text)
+}
+
+/// Counts requests and their latency by path and status.
+pub async fn record<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.call(request).await.map(IntoResponse::into_response);
+    let status = match &response {
+        Ok(response) => response.status(),
+        Err(error) => error.status(),
+    };
+    let labels = [("path", path), ("status", status.as_u16().to_string())];
+    ::metrics::counter!("web_requests_total", &labels).increment(1);
+    ::metrics::histogram!("web_request_seconds", &labels).record(started.elapsed().as_secs_f64());
+    response
+}

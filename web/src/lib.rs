@@ -1,0 +1,20 @@
+//! The `web` binary: API Gateway's HTTP callbacks, the admin API, health and metrics.
+//!
+//! # Layout
+//! - [`startup`]: `Application::build` binds and wires; `run_until` serves until shutdown.
+//! - `callbacks`: `$connect`, `$disconnect`, `$default` and its methods.
+//! - `admin`: issuing users and tokens.
+//! - `health`: `/healthz`, `/readyz`, `/metrics`.
+//! - [`cli`]: the operator commands.
+//! - `error`, `reply`, `state`: the shared plumbing of handlers.
+
+mod admin;
+mod callbacks;
+pub mod cli;
+mod error;
+mod health;
+mod reply;
+mod state;
+pub mod startup;
+
+pub use startup::Application;

@@ -1,0 +1,77 @@
+//! Builds the application on a listener the caller bound, and runs it until shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusHandle;
+use poem::listener::TcpAcceptor;
+use poem::{EndpointExt, Route, Server, get};
+use shared::config::{CommonSettings, WebSettings};
+use shared::message_view::MessageRenderer;
+use shared::queue::{Queues, redis_connection};
+use tokio::net::TcpListener;
+
+use crate::state::{AppState, Inner};
+use crate::{admin, callbacks, error, health};
+
+/// In-flight requests get this long to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database and Redis (lazily: start-up does not wait for Redis) and
+    /// binds `WEB_ADDR`.
+    pub async fn build(
+        common: CommonSettings,
+        web: WebSettings,
+        metrics: Option<PrometheusHandle>,
+    ) -> anyhow::Result<Self> {
+        let db = shared::db::connect(&common.database_url)
+            .await
+            .context("cannot open DATABASE_URL")?;
+        let redis = redis_connection(&common.redis_url, Duration::from_secs(2))
+            .context("cannot use REDIS_URL")?;
+        let listener = TcpListener::bind(web.addr)
+            .await
+            .with_context(|| format!("cannot listen on WEB_ADDR {}", web.addr))?;
+        let state = AppState::new(Inner {
+            queues: Queues::new(redis.clone(), &common.queue_prefix),
+            renderer: MessageRenderer::new(&common),
+            db,
+            redis,
+            common,
+            web,
+            metrics,
+        });
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let locale = self.state.common.locale;
+        let app = Route::new()
+            .nest("/ws_apigateway", callbacks::routes())
+            .nest("/api", admin::routes())
+            .at("/healthz", get(health::healthz))
+            .at("/readyz", get(health::readyz))
+            .at("/metrics", get(health::metrics))
+            .around(health::record)
+            .catch_all_error(move |error| async move { error::framework_error(error, locale) })
+            .data(self.state);
+        let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT))
+            .await
+            .context("server failed")
+    }
+}

@@ -1,0 +1,37 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+use redis::aio::ConnectionManager;
+use sea_orm::DatabaseConnection;
+use shared::config::{CommonSettings, WebSettings};
+use shared::message_view::MessageRenderer;
+use shared::queue::Queues;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub redis: ConnectionManager,
+    pub queues: Queues,
+    pub common: CommonSettings,
+    pub web: WebSettings,
+    pub renderer: MessageRenderer,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        Self(Arc::new(inner))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
