@@ -1,1 +1,54 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use shared::config::{CommonSettings, Env, WorkerSettings};
+use worker::cli::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = Env::from_process();
+    let common = match CommonSettings::from_env(&env) {
+        Ok(common) => common,
+        Err(error) => return config_error(error),
+    };
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => match WorkerSettings::from_env(&env) {
+            Ok(settings) => run(common, settings).await,
+            Err(error) => return config_error(error),
+        },
+        command => worker::cli::run(command, &common).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("worker: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config_error(error: shared::config::ConfigError) -> ExitCode {
+    eprintln!("worker: {error}");
+    ExitCode::from(2)
+}
+
+async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result<()> {
+    shared::telemetry::init(common.log_format);
+    let endpoint = settings.apigw_endpoint.clone();
+    let context = worker::runtime::build_context(common, settings).await?;
+    println!("worker started; Management API at {endpoint}");
+    tracing::info!(%endpoint, "worker started");
+    worker::runtime::run(context, shutdown_signal()).await
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler installs");
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate.recv() => {},
+    }
+}

@@ -1,0 +1,42 @@
+//! Mirrors broadcasts to an existing Rails deployment through Redis pub/sub, so Action
+//! Cable and AnyCable subscribers receive the same message.
+
+use redis::AsyncCommands;
+use redis::aio::ConnectionManager;
+use serde_json::json;
+use shared::config::InteropSettings;
+
+#[derive(Clone)]
+pub struct Interop {
+    settings: InteropSettings,
+    redis: ConnectionManager,
+}
+
+impl Interop {
+    pub fn new(settings: InteropSettings, redis: ConnectionManager) -> Self {
+        Self { settings, redis }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.settings.enabled()
+    }
+
+    /// Action Cable: `PUBLISH <prefix>:<stream> <json>` (`<stream>` without a prefix).
+    /// AnyCable: `PUBLISH __anycable__ {"stream": .., "data": "<json as a string>"}`.
+    pub async fn publish(&self, stream: &str, message_json: &str) -> redis::RedisResult<()> {
+        let mut redis = self.redis.clone();
+        if let Some(prefix) = &self.settings.action_cable_prefix {
+            let channel = if prefix.is_empty() {
+                stream.to_owned()
+            } else {
+                format!("{prefix}:{stream}")
+            };
+            let _: i64 = redis.publish(channel, message_json).await?;
+        }
+        if let Some(channel) = &self.settings.anycable_channel {
+            let payload = json!({"stream": stream, "data": message_json}).to_string();
+            let _: i64 = redis.publish(channel, payload).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! The jobs this process holds leases on: renewed while they run, handed back on shutdown.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use shared::queue::{ClaimedJob, QueueName, Queues};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Default)]
+pub struct Leases {
+    held: Arc<Mutex<HashMap<String, (QueueName, ClaimedJob)>>>,
+}
+
+impl Leases {
+    pub fn hold(&self, queue: QueueName, job: &ClaimedJob) {
+        self.lock().insert(job.id.clone(), (queue, job.clone()));
+    }
+
+    pub fn drop_lease(&self, job_id: &str) {
+        self.lock().remove(job_id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (QueueName, ClaimedJob)>> {
+        // A panic while holding this lock cannot leave the map inconsistent; keep going.
+        self.held
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn snapshot(&self, queue: QueueName) -> Vec<ClaimedJob> {
+        self.lock()
+            .values()
+            .filter(|(name, _)| *name == queue)
+            .map(|(_, job)| job.clone())
+            .collect()
+    }
+
+    /// Renews every held lease each third of its length, until `stop`.
+    pub async fn renew_until(&self, queues: Queues, lease: Duration, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(lease / 3);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            for name in QueueName::ALL {
+                let jobs = self.snapshot(name);
+                if jobs.is_empty() {
+                    continue;
+                }
+                let pairs = jobs.iter().map(|job| (job.id.as_str(), job.owner.as_str()));
+                if let Err(error) = queues.get(name).extend(pairs, lease).await {
+                    tracing::warn!(%error, queue = name.as_str(), "lease renewal failed");
+                }
+            }
+        }
+    }
+
+    /// Hands every job still held back to the front of its queue (shutdown).
+    pub async fn release_all(&self, queues: &Queues) -> usize {
+        let mut released = 0;
+        for name in QueueName::ALL {
+            for job in self.snapshot(name) {
+                match queues.get(name).release(&job).await {
+                    Ok(true) => released += 1,
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, job_id = job.id, "hand-back failed; its lease will expire")
+                    }
+                }
+                self.drop_lease(&job.id);
+            }
+        }
+        released
+    }
+}
