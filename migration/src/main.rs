@@ -19,9 +19,15 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply pending migrations (all, or the first N).
-    Up { #[arg(short)] n: Option<u32> },
+    Up {
+        #[arg(short)]
+        n: Option<u32>,
+    },
     /// Roll back the last migration (or the last N).
-    Down { #[arg(short, default_value_t = 1)] n: u32 },
+    Down {
+        #[arg(short, default_value_t = 1)]
+        n: u32,
+    },
     /// List migrations and whether each is applied.
     Status,
     /// Drop every table, then apply all migrations.

@@ -114,10 +114,19 @@ mod tests {
     #[test]
     fn image_urls_are_absolute_per_size() {
         let urls = renderer().image_urls(Some("/uploads/user/image/1/face.png"));
-        assert_eq!(urls.mini, "http://127.0.0.1:3000/uploads/user/image/1/mini_face.png");
-        assert_eq!(urls.xlarge, "http://127.0.0.1:3000/uploads/user/image/1/xlarge_face.png");
+        assert_eq!(
+            urls.mini,
+            "http://127.0.0.1:3000/uploads/user/image/1/mini_face.png"
+        );
+        assert_eq!(
+            urls.xlarge,
+            "http://127.0.0.1:3000/uploads/user/image/1/xlarge_face.png"
+        );
         let defaults = renderer().image_urls(None);
-        assert_eq!(defaults.small, "http://127.0.0.1:3000/images/user/small_noimage.jpg");
+        assert_eq!(
+            defaults.small,
+            "http://127.0.0.1:3000/images/user/small_noimage.jpg"
+        );
         let cdn = renderer().image_urls(Some("https://cdn.example/u/face.png"));
         assert_eq!(cdn.large, "https://cdn.example/u/large_face.png");
     }

@@ -34,7 +34,11 @@ pub enum Command {
 }
 
 /// Runs one operator command and prints its result as JSON.
-pub async fn run(command: Command, common: &CommonSettings, web: &WebSettings) -> anyhow::Result<()> {
+pub async fn run(
+    command: Command,
+    common: &CommonSettings,
+    web: &WebSettings,
+) -> anyhow::Result<()> {
     let db = shared::db::connect(&common.database_url).await?;
     let output = match command {
         Command::Serve => unreachable!("serve is handled by main"),

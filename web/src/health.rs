@@ -35,12 +35,19 @@ pub async fn readyz(Data(state): Data<&AppState>) -> Reply {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
-    Reply::with_status(status, json!({"database": word(database), "redis": word(redis)}))
+    Reply::with_status(
+        status,
+        json!({"database": word(database), "redis": word(redis)}),
+    )
 }
 
 #[handler]
 pub fn metrics(Data(state): Data<&AppState>) -> Response {
-    let text = state.metrics.as_ref().map(|handle| handle.render()).unwrap_or_default();
+    let text = state
+        .metrics
+        .as_ref()
+        .map(|handle| handle.render())
+        .unwrap_or_default();
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(text)

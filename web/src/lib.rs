@@ -14,7 +14,7 @@ pub mod cli;
 mod error;
 mod health;
 mod reply;
-mod state;
 pub mod startup;
+mod state;
 
 pub use startup::Application;

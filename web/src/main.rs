@@ -8,7 +8,8 @@ use web::cli::{Cli, Command};
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = Env::from_process();
-    let settings = CommonSettings::from_env(&env).and_then(|common| Ok((common, WebSettings::from_env(&env)?)));
+    let settings = CommonSettings::from_env(&env)
+        .and_then(|common| Ok((common, WebSettings::from_env(&env)?)));
     let (common, web) = match settings {
         Ok(settings) => settings,
         Err(error) => {
@@ -32,7 +33,9 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok();
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
     let app = web::Application::build(common, web, metrics).await?;
     let addr = app.local_addr()?;
     println!("web listening on http://{addr}");

@@ -90,7 +90,10 @@ impl Env {
             None => Ok(default),
             Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
             Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
-            Some(v) => Err(ConfigError::new(variable, format!("{v:?} is not true or false"))),
+            Some(v) => Err(ConfigError::new(
+                variable,
+                format!("{v:?} is not true or false"),
+            )),
         }
     }
 }

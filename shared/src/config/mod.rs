@@ -64,7 +64,10 @@ impl CommonSettings {
         }
         let time_zone = env.string("TIME_ZONE_OFFSET", "+00:00");
         let time_zone = time_zone.parse::<FixedOffset>().map_err(|_| {
-            ConfigError::new("TIME_ZONE_OFFSET", format!("{time_zone:?} is not like +09:00"))
+            ConfigError::new(
+                "TIME_ZONE_OFFSET",
+                format!("{time_zone:?} is not like +09:00"),
+            )
         })?;
         let base_image_url = env.string("BASE_IMAGE_URL", "http://127.0.0.1:3000");
         url::Url::parse(&base_image_url)

@@ -47,7 +47,12 @@ impl WebSettings {
             allowed_origins,
             gateway_secret: env.optional("GATEWAY_SECRET").map(Secret::new),
             admin_api_key: env.optional("ADMIN_API_KEY").map(Secret::new),
-            token_expired_start_minutes: env.ranged("TOKEN_EXPIRED_START_MINUTES", 5, 1, 525_600)?,
+            token_expired_start_minutes: env.ranged(
+                "TOKEN_EXPIRED_START_MINUTES",
+                5,
+                1,
+                525_600,
+            )?,
             token_expired_hours: env.ranged("TOKEN_EXPIRED_HOURS", 24, 1, 87_600)?,
             default_messages_limit,
             max_messages_limit,
@@ -68,7 +73,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]

@@ -50,12 +50,20 @@ impl WorkerSettings {
         let parsed = url::Url::parse(&apigw_endpoint)
             .map_err(|error| ConfigError::new("APIGW_ENDPOINT", error.to_string()))?;
         if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(ConfigError::new("APIGW_ENDPOINT", "expected an http(s) URL"));
+            return Err(ConfigError::new(
+                "APIGW_ENDPOINT",
+                "expected an http(s) URL",
+            ));
         }
         Ok(Self {
             apigw_endpoint: apigw_endpoint.trim_end_matches('/').to_owned(),
             apigw_region: env.string("APIGW_REGION", "us-east-1"),
-            apigw_timeout: Duration::from_millis(env.ranged("APIGW_TIMEOUT_MS", 5_000, 50, 120_000)?),
+            apigw_timeout: Duration::from_millis(env.ranged(
+                "APIGW_TIMEOUT_MS",
+                5_000,
+                50,
+                120_000,
+            )?),
             apigw_max_attempts: env.ranged("APIGW_MAX_ATTEMPTS", 6, 1, 100)?,
             post_concurrency: env.ranged("WORKER_POST_CONCURRENCY", 256, 1, 10_000)?,
             broadcast_jobs: env.ranged("WORKER_BROADCAST_JOBS", 4, 1, 1_000)?,
@@ -66,7 +74,12 @@ impl WorkerSettings {
             idle_poll: Duration::from_millis(env.ranged("WORKER_IDLE_POLL_MS", 200, 10, 60_000)?),
             done_retention: env.ranged("QUEUE_DONE_RETENTION", 1_000, 0, 10_000_000)?,
             dead_retention: env.ranged("QUEUE_DEAD_RETENTION", 10_000, 1, 10_000_000)?,
-            shutdown_grace: Duration::from_secs(env.ranged("WORKER_SHUTDOWN_GRACE_SECS", 20, 0, 3_600)?),
+            shutdown_grace: Duration::from_secs(env.ranged(
+                "WORKER_SHUTDOWN_GRACE_SECS",
+                20,
+                0,
+                3_600,
+            )?),
             interop: InteropSettings::from_env(env)?,
         })
     }
@@ -102,7 +115,12 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]

@@ -48,7 +48,16 @@ mod tests {
             ConnectionId::parse(&"a".repeat(256)),
             Err(ConnectionIdError::TooLong)
         );
-        assert_eq!(ConnectionId::parse(&"a".repeat(255)).unwrap().as_str().len(), 255);
-        assert_eq!(ConnectionId::parse("L0SM9cOFvHcCIhw=").unwrap().as_str(), "L0SM9cOFvHcCIhw=");
+        assert_eq!(
+            ConnectionId::parse(&"a".repeat(255))
+                .unwrap()
+                .as_str()
+                .len(),
+            255
+        );
+        assert_eq!(
+            ConnectionId::parse("L0SM9cOFvHcCIhw=").unwrap().as_str(),
+            "L0SM9cOFvHcCIhw="
+        );
     }
 }

@@ -94,12 +94,17 @@ mod tests {
             }
             assert_eq!(catalog(locale).channels.len(), 2);
         }
-        assert_eq!(Locale::Ja.alert(Alert::TokenBlank), "トークンが指定されていません。");
+        assert_eq!(
+            Locale::Ja.alert(Alert::TokenBlank),
+            "トークンが指定されていません。"
+        );
     }
 
     #[test]
     fn date_time_uses_the_locale_format_and_zone() {
-        let at = DateTime::parse_from_rfc3339("2026-11-25T01:02:03Z").unwrap().to_utc();
+        let at = DateTime::parse_from_rfc3339("2026-11-25T01:02:03Z")
+            .unwrap()
+            .to_utc();
         let jst = FixedOffset::east_opt(9 * 3600).unwrap();
         assert_eq!(Locale::Ja.date_time(at, jst), "2026/11/25 10:02:03");
         assert_eq!(Locale::En.channel_name("user_channel_u1"), "Direct");

@@ -17,7 +17,10 @@ pub const STATUS_UNSUBSCRIBED: &str = "unsubscribed";
 /// `last_status` after the Management API answered 410 for its connection.
 pub const STATUS_GONE: &str = "gone";
 
-pub async fn issue(db: &impl ConnectionTrait, user_id: Option<i64>) -> Result<ws_tokens::Model, DbErr> {
+pub async fn issue(
+    db: &impl ConnectionTrait,
+    user_id: Option<i64>,
+) -> Result<ws_tokens::Model, DbErr> {
     let now = Utc::now();
     ws_tokens::ActiveModel {
         code: Set(new_token_code()),
@@ -74,7 +77,11 @@ pub async fn record_auth_success(
     active.update(db).await
 }
 
-pub async fn record_status(db: &impl ConnectionTrait, token_id: i64, status: &str) -> Result<(), DbErr> {
+pub async fn record_status(
+    db: &impl ConnectionTrait,
+    token_id: i64,
+    status: &str,
+) -> Result<(), DbErr> {
     ws_tokens::Entity::update_many()
         .col_expr(ws_tokens::Column::LastStatus, Expr::value(status))
         .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -90,7 +97,10 @@ pub async fn mark_unsubscribed(
     connection_id: &ConnectionId,
 ) -> Result<bool, DbErr> {
     let result = ws_tokens::Entity::update_many()
-        .col_expr(ws_tokens::Column::LastStatus, Expr::value(STATUS_UNSUBSCRIBED))
+        .col_expr(
+            ws_tokens::Column::LastStatus,
+            Expr::value(STATUS_UNSUBSCRIBED),
+        )
         .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(ws_tokens::Column::ConnectionId.eq(connection_id.as_str()))
         .exec(db)
@@ -144,7 +154,10 @@ pub async fn audience_size(db: &impl ConnectionTrait, audience: Audience) -> Res
 }
 
 /// Token ids of the audience in ascending order, to cut it into id ranges.
-pub async fn audience_token_ids(db: &impl ConnectionTrait, audience: Audience) -> Result<Vec<i64>, DbErr> {
+pub async fn audience_token_ids(
+    db: &impl ConnectionTrait,
+    audience: Audience,
+) -> Result<Vec<i64>, DbErr> {
     audience_query(audience)
         .select_only()
         .column(ws_tokens::Column::Id)

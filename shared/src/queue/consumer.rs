@@ -63,7 +63,11 @@ impl JobQueue {
     /// Finished: removed, and remembered in the capped `done` list. False if the lease was lost.
     pub async fn ack(&self, job: &ClaimedJob, done_retention: u64) -> Result<bool, QueueError> {
         let mut invocation = self.invocation(&scripts::ACK);
-        invocation.arg(&job.id).arg(&job.owner).arg(now_ms()).arg(done_retention);
+        invocation
+            .arg(&job.id)
+            .arg(&job.owner)
+            .arg(now_ms())
+            .arg(done_retention);
         self.settle(invocation).await
     }
 
@@ -143,4 +147,3 @@ impl JobQueue {
         Ok(changed == 1)
     }
 }
-

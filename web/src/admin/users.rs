@@ -24,7 +24,9 @@ pub struct UserInput {
 /// A user code becomes part of a channel name (`user_channel_<code>`): keep it plain.
 pub fn validate_user(code: &str, input: &UserInput) -> Result<(), ApiError> {
     let code_ok = (1..=64).contains(&code.len())
-        && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !code_ok {
         return Err(ApiError::Client(Alert::RequestInvalidField));
     }
@@ -50,17 +52,26 @@ pub async fn put_user(
     }
 }
 
-async fn run(request: &Request, code: &str, body: Body, state: &AppState) -> Result<Reply, ApiError> {
+async fn run(
+    request: &Request,
+    code: &str,
+    body: Body,
+    state: &AppState,
+) -> Result<Reply, ApiError> {
     bearer::check(request, state)?;
     let bytes = body
         .into_bytes_limit(16 * 1024)
         .await
         .map_err(|_| ApiError::Client(Alert::RequestTooLarge))?;
-    let input: UserInput = serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::Client(Alert::RequestInvalidJson))?;
+    let input: UserInput =
+        serde_json::from_slice(&bytes).map_err(|_| ApiError::Client(Alert::RequestInvalidJson))?;
     validate_user(code, &input)?;
     let (user, created) = users::upsert(&state.db, code, input.name.trim(), input.image).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(Reply::with_status(
         status,
         json!({"code": user.code, "name": user.name, "image": user.image_path}),

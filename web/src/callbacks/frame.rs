@@ -17,10 +17,13 @@ impl Frame {
     /// Reads at most `limit` bytes and parses them. Bodies that are too large, not UTF-8,
     /// not JSON, nested beyond serde_json's depth limit, or not an object are refused.
     pub async fn read(body: Body, limit: usize) -> Result<Self, ApiError> {
-        let bytes = body.into_bytes_limit(limit).await.map_err(|error| match error {
-            ReadBodyError::PayloadTooLarge => ApiError::Client(Alert::RequestTooLarge),
-            _ => ApiError::Client(Alert::RequestInvalidJson),
-        })?;
+        let bytes = body
+            .into_bytes_limit(limit)
+            .await
+            .map_err(|error| match error {
+                ReadBodyError::PayloadTooLarge => ApiError::Client(Alert::RequestTooLarge),
+                _ => ApiError::Client(Alert::RequestInvalidJson),
+            })?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(data)) => Ok(Self { data }),
             _ => Err(ApiError::Client(Alert::RequestInvalidJson)),

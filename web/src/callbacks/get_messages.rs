@@ -14,7 +14,12 @@ use crate::state::AppState;
 pub async fn run(state: &AppState, auth: &Authenticated, frame: &Frame) -> Result<Reply, ApiError> {
     let refuse = |alert: Alert| {
         let text = state.common.locale.alert(alert);
-        Ok(Reply::action_failure(StatusCode::BAD_REQUEST, "get_messages", text, &frame.data))
+        Ok(Reply::action_failure(
+            StatusCode::BAD_REQUEST,
+            "get_messages",
+            text,
+            &frame.data,
+        ))
     };
     let channels = subscribed_channels(auth.user.as_ref().map(|user| user.code.as_str()));
     let max = state.web.max_messages_limit;

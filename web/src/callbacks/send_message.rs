@@ -18,7 +18,12 @@ use crate::state::AppState;
 pub async fn run(state: &AppState, auth: &Authenticated, frame: &Frame) -> Result<Reply, ApiError> {
     let locale = state.common.locale;
     let fail = |status: StatusCode, alert: Alert| {
-        Ok(Reply::action_failure(status, "send_result", locale.alert(alert), &frame.data))
+        Ok(Reply::action_failure(
+            status,
+            "send_result",
+            locale.alert(alert),
+            &frame.data,
+        ))
     };
     // Guests cannot send; only the two channel names exist.
     let channel = frame.data.get("channel").and_then(|value| value.as_str());
@@ -50,6 +55,12 @@ pub async fn run(state: &AppState, auth: &Authenticated, frame: &Frame) -> Resul
         token_range: None,
     };
     let job_id = state.queues.enqueue(&job, Duration::ZERO).await?;
-    tracing::info!(message_id = message.id, job_id, "message stored, broadcast enqueued");
-    Ok(Reply::ok(json!({"action": "send_result", "success": true, "data": frame.data})))
+    tracing::info!(
+        message_id = message.id,
+        job_id,
+        "message stored, broadcast enqueued"
+    );
+    Ok(Reply::ok(
+        json!({"action": "send_result", "success": true, "data": frame.data}),
+    ))
 }
