@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
@@ -33,27 +33,31 @@ pub async fn issue(
     .await
 }
 
-/// The token bound to this connection, if any.
-pub async fn find_bound(
+/// The token bound to `connection_id` and the token with `code` (with its user), in one
+/// round trip: `$default` needs both on every frame.
+pub async fn find_bound_and_by_code(
     db: &impl ConnectionTrait,
     connection_id: &ConnectionId,
-) -> Result<Option<ws_tokens::Model>, DbErr> {
-    ws_tokens::Entity::find()
-        .filter(ws_tokens::Column::ConnectionId.eq(connection_id.as_str()))
-        .one(db)
-        .await
+    code: &str,
+) -> Result<(Option<ws_tokens::Model>, Option<TokenWithUser>), DbErr> {
+    let rows = ws_tokens::Entity::find()
+        .filter(
+            Condition::any()
+                .add(ws_tokens::Column::ConnectionId.eq(connection_id.as_str()))
+                .add(ws_tokens::Column::Code.eq(code)),
+        )
+        .find_also_related(users::Entity)
+        .all(db)
+        .await?;
+    let bound = rows
+        .iter()
+        .find(|(token, _)| token.connection_id.as_deref() == Some(connection_id.as_str()))
+        .map(|(token, _)| token.clone());
+    let by_code = rows.into_iter().find(|(token, _)| token.code == code);
+    Ok((bound, by_code))
 }
 
-pub async fn find_by_code_with_user(
-    db: &impl ConnectionTrait,
-    code: &str,
-) -> Result<Option<(ws_tokens::Model, Option<users::Model>)>, DbErr> {
-    ws_tokens::Entity::find()
-        .filter(ws_tokens::Column::Code.eq(code))
-        .find_also_related(users::Entity)
-        .one(db)
-        .await
-}
+pub type TokenWithUser = (ws_tokens::Model, Option<users::Model>);
 
 /// Records a successful authentication; `bind_to` moves the token to that connection.
 pub async fn record_auth_success(

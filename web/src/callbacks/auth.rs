@@ -55,14 +55,14 @@ pub async fn authenticate(
     connection_id: &ConnectionId,
     code: Option<&str>,
 ) -> Result<Result<Authenticated, TokenError>, ApiError> {
-    let bound = tokens::find_bound(&state.db, connection_id).await?;
     let Some(code) = code.filter(|code| !code.trim().is_empty()) else {
         return Ok(Err(TokenError::Blank));
     };
+    let (bound, by_code) = tokens::find_bound_and_by_code(&state.db, connection_id, code).await?;
     if bound.as_ref().is_some_and(|bound| bound.code != code) {
         return Ok(Err(TokenError::Different));
     }
-    let Some((token, user)) = tokens::find_by_code_with_user(&state.db, code).await? else {
+    let Some((token, user)) = by_code else {
         return Ok(Err(TokenError::NotFound));
     };
     let now = Utc::now();
