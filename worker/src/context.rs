@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use shared::config::{CommonSettings, WorkerSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{ClaimPolicy, Queues};
+use tokio_util::sync::CancellationToken;
 
 use crate::delivery_log::DeliveryLog;
 use crate::interop::Interop;
@@ -24,6 +25,8 @@ pub struct JobContext {
     pub renderer: MessageRenderer,
     pub leases: Leases,
     pub redis: ConnectionManager,
+    /// Cancelled when the shutdown grace period ends: fan-outs start no new POST.
+    pub stopping: CancellationToken,
     /// Unique per process and start: `<host>-<pid>-<random>`.
     pub worker_id: String,
 }

@@ -1,5 +1,10 @@
-//! Which connections already got a message: a Redis set per message, so a retried or
-//! split broadcast never delivers twice to the same connection.
+//! Which connections a message was sent to: a Redis set per message, so a retried, split
+//! or taken-over broadcast never delivers twice to the same connection.
+//!
+//! A connection enters the set just before its POST goes out and leaves it only when the
+//! POST fails in a way that is retried. So after a worker dies, the set holds what was
+//! delivered and what was on the wire: API Gateway delivers a POST it received even when
+//! the caller is gone, so sending those again would deliver twice.
 
 use std::collections::HashSet;
 
@@ -31,14 +36,28 @@ impl DeliveryLog {
         format!("{}:published:{message_id}", self.prefix)
     }
 
-    pub async fn delivered(&self, message_id: i64) -> redis::RedisResult<HashSet<String>> {
+    /// Connections sent to, or being sent to, by any run of this broadcast.
+    pub async fn sent(&self, message_id: i64) -> redis::RedisResult<HashSet<String>> {
         self.redis.clone().smembers(self.key(message_id)).await
     }
 
-    pub async fn record(&self, message_id: i64, connection_id: &str) -> redis::RedisResult<()> {
+    /// Called before each POST.
+    pub async fn mark_sending(
+        &self,
+        message_id: i64,
+        connection_id: &str,
+    ) -> redis::RedisResult<()> {
         self.redis
             .clone()
             .sadd(self.key(message_id), connection_id)
+            .await
+    }
+
+    /// Called when a POST failed and the connection is to be tried again.
+    pub async fn unmark(&self, message_id: i64, connection_id: &str) -> redis::RedisResult<()> {
+        self.redis
+            .clone()
+            .srem(self.key(message_id), connection_id)
             .await
     }
 

@@ -42,7 +42,7 @@ pub async fn deliver(
     payload: &[u8],
     targets: Vec<Target>,
 ) -> Result<FanoutReport, redis::RedisError> {
-    let done_before = context.deliveries.delivered(message_id).await?;
+    let done_before = context.deliveries.sent(message_id).await?;
     let mut report = FanoutReport::default();
     let pending: Vec<Target> = targets
         .into_iter()
@@ -75,23 +75,24 @@ async fn deliver_one(
     target: Target,
 ) -> ConnectionResult {
     let max_attempts = context.settings.apigw_max_attempts;
+    let deliveries = &context.deliveries;
+    let connection_id = target.connection_id.as_str();
     for attempt in 1..=max_attempts {
+        // A stopping worker starts no new POST; its job is handed back.
+        if context.stopping.is_cancelled() {
+            return ConnectionResult::Unfinished;
+        }
+        // Marked first, so that a takeover knows this POST may have gone out.
+        if let Err(error) = deliveries.mark_sending(message_id, connection_id).await {
+            tracing::warn!(%error, message_id, "cannot record the delivery; not sending");
+            return ConnectionResult::Unfinished;
+        }
         match context
             .management
-            .post(&target.connection_id, payload.to_vec())
+            .post(connection_id, payload.to_vec())
             .await
         {
-            CallOutcome::Ok => {
-                if let Err(error) = context
-                    .deliveries
-                    .record(message_id, &target.connection_id)
-                    .await
-                {
-                    // Delivered all the same; a retry of this job could repeat it.
-                    tracing::warn!(%error, message_id, "could not record a delivery");
-                }
-                return ConnectionResult::Delivered;
-            }
+            CallOutcome::Ok => return ConnectionResult::Delivered,
             CallOutcome::Gone => {
                 retire(context, &target).await;
                 return ConnectionResult::Gone;
@@ -99,7 +100,7 @@ async fn deliver_one(
             CallOutcome::TooLarge => {
                 tracing::error!(
                     message_id,
-                    connection_id = target.connection_id,
+                    connection_id,
                     "payload too large for API Gateway (413); not retried"
                 );
                 return ConnectionResult::TooLarge;
@@ -107,7 +108,7 @@ async fn deliver_one(
             CallOutcome::Permanent(reason) => {
                 tracing::error!(
                     message_id,
-                    connection_id = target.connection_id,
+                    connection_id,
                     reason,
                     "post refused; not retried"
                 );
@@ -116,11 +117,16 @@ async fn deliver_one(
             CallOutcome::Transient(reason) => {
                 tracing::debug!(
                     message_id,
-                    connection_id = target.connection_id,
+                    connection_id,
                     attempt,
                     reason,
                     "post failed; backing off"
                 );
+                if let Err(error) = deliveries.unmark(message_id, connection_id).await {
+                    // Still marked, a later run would skip it: count it as failed for good.
+                    tracing::warn!(%error, message_id, connection_id, "cannot unmark a failed post");
+                    return ConnectionResult::FailedForGood;
+                }
                 if attempt < max_attempts {
                     tokio::time::sleep(connection_backoff(attempt)).await;
                 }

@@ -2,8 +2,9 @@
 //! and an orderly shutdown.
 //!
 //! Shutdown, in order: the signal stops claiming; running jobs get
-//! `WORKER_SHUTDOWN_GRACE_SECS` to finish; whatever still runs then is handed back to
-//! the front of its queue, so nothing is lost and nothing waits for a lease to expire.
+//! `WORKER_SHUTDOWN_GRACE_SECS` to finish; then fan-outs start no new POST, and whatever
+//! still runs is handed back to the front of its queue, so nothing is lost and nothing
+//! waits for a lease to expire.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -54,6 +55,7 @@ pub async fn build_context(
         interop: Interop::new(settings.interop.clone(), interop_redis),
         renderer: MessageRenderer::new(&common),
         leases: Leases::default(),
+        stopping: CancellationToken::new(),
         db,
         redis,
         common,
@@ -156,6 +158,8 @@ pub async fn run(
         () = grace_elapsed => tracing::warn!(?grace, "jobs still running after the grace period"),
     }
     stop.cancel();
+    // No new POST from here on; those on the wire are marked, so a takeover skips them.
+    context.stopping.cancel();
     let _ = renewal.await;
     let released = context.leases.release_all(&context.queues).await;
     tracing::info!(released, "worker stopped");
