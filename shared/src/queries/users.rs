@@ -1,9 +1,8 @@
 //! Users: created or updated by the admin API and the operator CLI.
 
-use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
-};
+use chrono::{SubsecRound, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use crate::entities::users;
 
@@ -21,21 +20,16 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<use
     users::Entity::find_by_id(id).one(db).await
 }
 
-/// Creates the user `code`, or updates its name and image. Returns the user and whether it was new.
+/// Creates the user `code`, or updates its name and image, in one statement so concurrent
+/// calls cannot collide. Returns the user and whether it was new.
 pub async fn upsert(
     db: &impl ConnectionTrait,
     code: &str,
     name: &str,
     image_path: Option<String>,
 ) -> Result<(users::Model, bool), DbErr> {
-    let now = Utc::now();
-    if let Some(existing) = find_by_code(db, code).await? {
-        let mut user: users::ActiveModel = existing.into();
-        user.name = Set(name.to_owned());
-        user.image_path = Set(image_path);
-        user.updated_at = Set(now);
-        return Ok((user.update(db).await?, false));
-    }
+    // Microseconds: what PostgreSQL keeps, so the comparison below holds after the round trip.
+    let now = Utc::now().trunc_subsecs(6);
     let user = users::ActiveModel {
         code: Set(code.to_owned()),
         name: Set(name.to_owned()),
@@ -44,5 +38,19 @@ pub async fn upsert(
         updated_at: Set(now),
         ..Default::default()
     };
-    Ok((user.insert(db).await?, true))
+    let saved = users::Entity::insert(user)
+        .on_conflict(
+            OnConflict::column(users::Column::Code)
+                .update_columns([
+                    users::Column::Name,
+                    users::Column::ImagePath,
+                    users::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_with_returning(db)
+        .await?;
+    // An update keeps the original created_at.
+    let created = saved.created_at == now;
+    Ok((saved, created))
 }

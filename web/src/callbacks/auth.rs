@@ -1,6 +1,7 @@
 //! Token authentication, run on every `$default` frame (the client sends its token each time).
 
 use chrono::{Duration, Utc};
+use sea_orm::SqlErr;
 use shared::domain::ConnectionId;
 use shared::entities::{users, ws_tokens};
 use shared::i18n::Alert;
@@ -82,6 +83,12 @@ pub async fn authenticate(
     // A connection with no token yet binds this one; a token used from a new connection
     // moves there (reconnect).
     let bind_to = bound.is_none().then_some(connection_id);
-    let token = tokens::record_auth_success(&state.db, token, now, bind_to).await?;
-    Ok(Ok(Authenticated { token, user }))
+    match tokens::record_auth_success(&state.db, token, now, bind_to).await {
+        Ok(token) => Ok(Ok(Authenticated { token, user })),
+        // Another frame of this connection bound a different token meanwhile.
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Ok(Err(TokenError::Different))
+        }
+        Err(error) => Err(error.into()),
+    }
 }

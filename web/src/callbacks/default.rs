@@ -9,6 +9,7 @@ use serde_json::json;
 use shared::domain::ConnectionId;
 use shared::i18n::Alert;
 use shared::jobs::DeleteConnectionJob;
+use tracing::Instrument;
 
 use super::auth::{self, TokenError};
 use super::frame::Frame;
@@ -19,7 +20,13 @@ use crate::state::AppState;
 
 #[handler]
 pub async fn default_route(request: &Request, body: Body, Data(state): Data<&AppState>) -> Reply {
-    match run(request, body, state).await {
+    let connection_id = request
+        .headers()
+        .get("connectionid")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let span = tracing::info_span!("default", connection_id, method = tracing::field::Empty);
+    match run(request, body, state).instrument(span).await {
         Ok(reply) => reply,
         Err(error) => error.into_reply(state.common.locale),
     }
@@ -30,8 +37,7 @@ async fn run(request: &Request, body: Body, state: &AppState) -> Result<Reply, A
     let frame = Frame::read(body, state.web.max_request_bytes).await?;
     let method = frame.string("method")?.map(str::to_owned);
     let token = frame.string("token")?;
-    let span = tracing::info_span!("default", %connection_id, method = method.as_deref());
-    let _entered = span.enter();
+    tracing::Span::current().record("method", method.as_deref());
     let authenticated = match auth::authenticate(state, &connection_id, token).await? {
         Ok(authenticated) => authenticated,
         Err(error) => return refuse(state, &connection_id, error, &frame).await,
