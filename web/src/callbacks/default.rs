@@ -25,7 +25,7 @@ pub async fn default_route(request: &Request, body: Body, Data(state): Data<&App
         .get("connectionid")
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let span = tracing::info_span!("default", connection_id, method = tracing::field::Empty);
+    let span = tracing::info_span!("default", connection_id = %connection_id, method = tracing::field::Empty);
     match run(request, body, state).instrument(span).await {
         Ok(reply) => reply,
         Err(error) => error.into_reply(state.common.locale),

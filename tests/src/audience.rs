@@ -1,0 +1,102 @@
+//! Worker-side fixtures: users with connections bound as `$default` would bind them, and
+//! broadcasts enqueued as `send_message` would enqueue them.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::DatabaseConnection;
+use shared::domain::ConnectionId;
+use shared::entities::users;
+use shared::jobs::{BroadcastJob, DeleteConnectionJob};
+use shared::queries::{messages, tokens, user_channel, users as user_queries};
+use shared::queue::{Queues, redis_connection};
+
+use crate::TestEnv;
+
+pub async fn user(db: &DatabaseConnection, code: &str) -> users::Model {
+    user_queries::upsert(db, code, &format!("User {code}"), None)
+        .await
+        .expect("insert a user")
+        .0
+}
+
+/// A token of `user` (a guest for `None`) authenticated on `connection_id`.
+pub async fn bind(
+    db: &DatabaseConnection,
+    user: Option<&users::Model>,
+    connection_id: &str,
+) -> i64 {
+    let token = tokens::issue(db, user.map(|user| user.id))
+        .await
+        .expect("issue a token");
+    let connection_id = ConnectionId::parse(connection_id).expect("a valid connection id");
+    tokens::record_auth_success(db, token, Utc::now(), Some(&connection_id))
+        .await
+        .expect("bind the token")
+        .id
+}
+
+/// `count` connections of `user`, named `<prefix>-<n>` (the prefix scripts the fake API).
+pub async fn bind_many(
+    db: &DatabaseConnection,
+    user: &users::Model,
+    prefix: &str,
+    count: usize,
+) -> Vec<String> {
+    let mut ids = Vec::with_capacity(count);
+    for n in 0..count {
+        let id = format!("{prefix}-{n}");
+        bind(db, Some(user), &id).await;
+        ids.push(id);
+    }
+    ids
+}
+
+pub fn queues(env: &TestEnv) -> Queues {
+    let redis = redis_connection(env.redis.url(), Duration::from_secs(10)).expect("Redis URL");
+    Queues::new(redis, env.redis.prefix())
+}
+
+/// Stores a message from `sender` and enqueues its broadcast; `channel` is what a client
+/// sends (`all_channel` or `user_channel`). Returns the message id.
+pub async fn broadcast(
+    env: &TestEnv,
+    db: &DatabaseConnection,
+    sender: &users::Model,
+    channel: &str,
+    body: &str,
+) -> i64 {
+    let real_channel = match channel {
+        "user_channel" => user_channel(&sender.code),
+        other => other.to_owned(),
+    };
+    let message = messages::create(db, &real_channel, body, sender.id)
+        .await
+        .expect("store a message");
+    let job = BroadcastJob {
+        message_id: message.id,
+        sender_user_id: sender.id,
+        channel: channel.to_owned(),
+        real_channel,
+        token_range: None,
+    };
+    queues(env)
+        .enqueue(&job, Duration::ZERO)
+        .await
+        .expect("enqueue");
+    message.id
+}
+
+/// Enqueues `count` DeleteConnectionJobs for `<prefix>-<n>` in bulk.
+pub async fn delete_jobs(env: &TestEnv, prefix: &str, count: usize) {
+    let jobs: Vec<DeleteConnectionJob> = (0..count)
+        .map(|n| DeleteConnectionJob {
+            connection_id: format!("{prefix}-{n}"),
+        })
+        .collect();
+    queues(env)
+        .low_priority
+        .push_bulk(&jobs)
+        .await
+        .expect("push in bulk");
+}

@@ -1,0 +1,80 @@
+//! The real `worker` binary of one test, pointed at a Management API (the emulator or a
+//! [`FakeManagementApi`](crate::fake_management::FakeManagementApi)).
+
+use tokio::process::Command;
+
+use crate::TestEnv;
+use crate::binaries::binary;
+use crate::process::{Logs, Service, clean_command};
+
+/// How a test's `worker` is configured; everything else is the binary's default.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// `APIGW_ENDPOINT`, including the stage.
+    pub apigw_endpoint: String,
+    /// Overrides the namespace's Redis (e.g. a Redis the test restarts).
+    pub redis_url: Option<String>,
+    /// Further variables, applied last.
+    pub env: Vec<(String, String)>,
+}
+
+impl WorkerOptions {
+    pub fn new(apigw_endpoint: impl Into<String>) -> Self {
+        Self {
+            apigw_endpoint: apigw_endpoint.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn with_env(mut self, name: &str, value: impl ToString) -> Self {
+        self.env.push((name.to_owned(), value.to_string()));
+        self
+    }
+}
+
+pub struct WorkerProcess {
+    service: Service,
+}
+
+impl WorkerProcess {
+    /// Spawns `worker` and waits for its start-up line.
+    pub async fn spawn(env: &TestEnv, options: &WorkerOptions) -> Self {
+        let (service, ()) = Service::start("worker", Self::command(env, options), |line| {
+            line.starts_with("worker started").then_some(())
+        })
+        .await;
+        Self { service }
+    }
+
+    pub fn command(env: &TestEnv, options: &WorkerOptions) -> Command {
+        let mut command = clean_command(&binary("worker"), env.scratch_dir());
+        command
+            .env("DATABASE_URL", env.db.url())
+            .env(
+                "REDIS_URL",
+                options.redis_url.as_deref().unwrap_or(env.redis.url()),
+            )
+            .env("QUEUE_PREFIX", env.redis.prefix())
+            .env("APIGW_ENDPOINT", &options.apigw_endpoint)
+            .env("LOG_FORMAT", "text")
+            // Short leases and polls keep recovery tests fast.
+            .env("JOB_LEASE_SECS", "2")
+            .env("WORKER_IDLE_POLL_MS", "100")
+            .envs(options.env.iter().map(|(name, value)| (name, value)));
+        command
+    }
+
+    pub fn logs(&self) -> &Logs {
+        self.service.logs()
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`, …) to the worker.
+    pub fn signal(&self, signal: &str) {
+        self.service.signal(signal);
+    }
+
+    /// Waits for the process to exit on its own; its exit status.
+    pub async fn wait(&mut self) -> std::process::ExitStatus {
+        self.service.wait().await
+    }
+}

@@ -1,0 +1,119 @@
+//! A real WebSocket client of the emulator, as a browser or app would hold one.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const RECEIVE_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How a connection attempt or a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The handshake was refused with this HTTP status.
+    Refused(u16),
+    /// The server closed with this close code.
+    Closed(u16),
+}
+
+impl WsClient {
+    /// Connects with an `Origin` header; `Err(Refused(status))` when `$connect` said no.
+    pub async fn connect(url: &str, origin: Option<&str>) -> Result<Self, Ended> {
+        let mut request = url.into_client_request().expect("a WebSocket URL");
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", HeaderValue::from_str(origin).expect("an origin"));
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(Self { stream }),
+            Err(WsError::Http(response)) => Err(Ended::Refused(response.status().as_u16())),
+            Err(error) => panic!("cannot connect to {url}: {error}"),
+        }
+    }
+
+    pub async fn send(&mut self, frame: &Value) {
+        self.stream
+            .send(Message::text(frame.to_string()))
+            .await
+            .expect("the frame is sent");
+    }
+
+    /// The next text frame as JSON; panics on close or after `RECEIVE_TIMEOUT`.
+    pub async fn recv(&mut self) -> Value {
+        match self.next_event(RECEIVE_TIMEOUT).await {
+            Ok(frame) => frame,
+            Err(ended) => panic!("expected a frame, the connection ended: {ended:?}"),
+        }
+    }
+
+    /// The next frame whose `action` is `action`, skipping others (replies and broadcasts
+    /// race each other).
+    pub async fn recv_action(&mut self, action: &str) -> Value {
+        loop {
+            let frame = self.recv().await;
+            if frame["action"] == action {
+                return frame;
+            }
+        }
+    }
+
+    /// Sends `frame` and returns the reply of the two-way route.
+    pub async fn request(&mut self, frame: &Value, reply_action: &str) -> Value {
+        self.send(frame).await;
+        self.recv_action(reply_action).await
+    }
+
+    /// Waits for the server to close the connection; its close code.
+    pub async fn closed(&mut self, within: Duration) -> u16 {
+        loop {
+            match self.next_event(within).await {
+                Ok(_) => continue,
+                Err(Ended::Closed(code)) => return code,
+                Err(other) => panic!("unexpected end {other:?}"),
+            }
+        }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+        // Drain until the server's close reply, so `$disconnect` has been triggered.
+        while let Ok(Some(Ok(_))) = tokio::time::timeout(RECEIVE_TIMEOUT, self.stream.next()).await
+        {
+        }
+    }
+
+    async fn next_event(&mut self, within: Duration) -> Result<Value, Ended> {
+        loop {
+            let next = tokio::time::timeout(within, self.stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("nothing arrived within {within:?}"));
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return Ok(
+                        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+                    );
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Err(Ended::Closed(
+                        frame.map_or(1005, |frame| u16::from(frame.code)),
+                    ));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) | None => {
+                    return Err(Ended::Closed(1006));
+                }
+                Some(Err(error)) => panic!("WebSocket error: {error}"),
+            }
+        }
+    }
+}

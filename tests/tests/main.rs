@@ -1,0 +1,21 @@
+//! The one integration test binary: each module is a file of tests of one area.
+//!
+//! Run with `cargo test -p e2e` (the harness builds the workspace's binaries itself).
+//! PostgreSQL (`TEST_POSTGRES_URL`) and Redis (`TEST_REDIS_URL`) must be running.
+
+mod common;
+mod e2e_chat;
+mod e2e_management_sdk;
+mod web_admin;
+mod web_auth;
+mod web_bad_input;
+mod web_callbacks;
+mod web_history;
+mod web_ops;
+mod web_races;
+mod web_send;
+mod web_sqlite;
+mod worker_delivery;
+mod worker_interop;
+mod worker_recovery;
+mod worker_redis_restart;

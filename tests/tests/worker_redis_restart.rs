@@ -1,0 +1,100 @@
+//! Redis restarted under running processes: the worker carries on by itself, and web's
+//! readiness follows Redis down and back up.
+
+use std::time::{Duration, Instant};
+
+use e2e::audience::{self, bind_many};
+use e2e::fake_management::FakeManagementApi;
+use e2e::redis_server::RedisServer;
+use e2e::{TestEnv, WebApp, WebOptions, WorkerOptions, WorkerProcess, wait_until};
+use shared::jobs::BroadcastJob;
+use shared::queries::messages;
+use shared::queue::{Queues, redis_connection};
+
+#[tokio::test]
+async fn the_worker_survives_a_redis_restart_and_readiness_follows_redis() {
+    let env = TestEnv::postgres().await;
+    let db = env.db.connect().await;
+    let mut redis = RedisServer::start().await;
+    let api = FakeManagementApi::start().await;
+    let web = WebApp::spawn(
+        &env,
+        WebOptions {
+            redis_url: Some(redis.url()),
+            ..WebOptions::default()
+        },
+    )
+    .await;
+    let options = WorkerOptions {
+        redis_url: Some(redis.url()),
+        ..WorkerOptions::new(api.endpoint())
+    };
+    let worker = WorkerProcess::spawn(&env, &options).await;
+    let alice = audience::user(&db, "alice").await;
+    bind_many(&db, &alice, "conn", 2).await;
+    let queues = Queues::new(
+        redis_connection(&redis.url(), Duration::from_secs(5)).unwrap(),
+        env.redis.prefix(),
+    );
+    let send = |body: &'static str| {
+        let (db, queues, alice) = (&db, &queues, &alice);
+        async move {
+            let message = messages::create(db, "all_channel", body, alice.id)
+                .await
+                .unwrap();
+            let job = BroadcastJob {
+                message_id: message.id,
+                sender_user_id: alice.id,
+                channel: "all_channel".into(),
+                real_channel: "all_channel".into(),
+                token_range: None,
+            };
+            queues.enqueue(&job, Duration::ZERO).await
+        }
+    };
+    send("before").await.unwrap();
+    wait_until(Duration::from_secs(10), || async {
+        api.total_delivered() == 2
+    })
+    .await
+    .unwrap();
+    assert_eq!(web.get("/readyz").await.0, 200);
+
+    redis.kill().await;
+    let down_at = Instant::now();
+    wait_until(Duration::from_secs(10), || async {
+        web.get("/readyz").await.0 == 503
+    })
+    .await
+    .expect("readiness reports Redis down");
+    eprintln!("/readyz went 503 {:?} after Redis died", down_at.elapsed());
+    // Let the worker hit errors for a while.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    redis.restart().await;
+    let up_at = Instant::now();
+    wait_until(Duration::from_secs(10), || async {
+        web.get("/readyz").await.0 == 200
+    })
+    .await
+    .expect("readiness recovers");
+    eprintln!(
+        "/readyz back to 200 {:?} after Redis restarted",
+        up_at.elapsed()
+    );
+    // The restarted Redis is empty; the next broadcast must still go through.
+    wait_until(Duration::from_secs(10), || async {
+        send("after").await.is_ok()
+    })
+    .await
+    .unwrap();
+    wait_until(Duration::from_secs(15), || async {
+        api.total_delivered() == 4
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the worker carried on by itself:\n{}", worker.logs().text()));
+    eprintln!(
+        "first broadcast after the restart delivered {:?} after Redis came back",
+        up_at.elapsed()
+    );
+}
