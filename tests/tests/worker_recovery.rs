@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use e2e::audience::{self, bind_many, broadcast};
 use e2e::fake_management::FakeManagementApi;
+use e2e::process::run_to_exit;
 use e2e::{TestEnv, WorkerOptions, WorkerProcess, wait_until};
 use redis::AsyncCommands;
 
