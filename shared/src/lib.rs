@@ -12,6 +12,7 @@
 //! - [`message_view`]: the `<message>` JSON clients render.
 //! - [`jobs`]: `BroadcastJob` and `DeleteConnectionJob`.
 //! - [`queue`]: the prioritized Redis queues.
+//! - [`shutdown`]: the SIGTERM/SIGINT every binary stops on.
 
 pub mod config;
 pub mod db;
@@ -22,6 +23,7 @@ pub mod jobs;
 pub mod message_view;
 pub mod queries;
 pub mod queue;
+pub mod shutdown;
 pub mod telemetry;
 
 /// The channel every token reads.

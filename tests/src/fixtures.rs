@@ -56,18 +56,9 @@ pub async fn insert_message(
     body: &str,
     user_id: i64,
 ) -> messages::Model {
-    let now = Utc::now();
-    messages::ActiveModel {
-        channel: Set(real_channel.to_owned()),
-        body: Set(body.to_owned()),
-        user_id: Set(user_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("insert a message")
+    shared::queries::messages::create(db, real_channel, body, user_id)
+        .await
+        .expect("insert a message")
 }
 
 /// `count` messages `"<prefix> 0"`, `"<prefix> 1"`, …; returns their ids in order.

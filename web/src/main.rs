@@ -40,17 +40,9 @@ async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
     let addr = app.local_addr()?;
     println!("web listening on http://{addr}");
     tracing::info!(%addr, "web listening");
-    app.run_until(shutdown_signal()).await
-}
-
-/// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler installs");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate.recv() => {},
-    }
-    tracing::info!("shutdown requested; draining requests");
+    app.run_until(async {
+        shared::shutdown::signal().await;
+        tracing::info!("shutdown requested; draining requests");
+    })
+    .await
 }

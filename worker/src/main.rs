@@ -39,16 +39,5 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
     let context = worker::runtime::build_context(common, settings).await?;
     println!("worker started; Management API at {endpoint}");
     tracing::info!(%endpoint, "worker started");
-    worker::runtime::run(context, shutdown_signal()).await
-}
-
-/// SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler installs");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate.recv() => {},
-    }
+    worker::runtime::run(context, shared::shutdown::signal()).await
 }
