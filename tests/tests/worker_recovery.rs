@@ -167,6 +167,30 @@ async fn an_undecodable_payload_goes_to_the_dead_set_and_the_worker_keeps_going(
         .await
         .unwrap();
     assert!(error.contains("undecodable"), "{error}");
+
+    // Operators see it and can send it back (where it dies again, being poison).
+    let cli = |args: &'static [&'static str]| {
+        let command = WorkerProcess::command(&env, &options(&api));
+        run_to_exit(command, args, Duration::from_secs(30))
+    };
+    let queues = cli(&["queues"]).await;
+    assert!(queues.success, "{queues:?}");
+    let counts: serde_json::Value = serde_json::from_str(queues.stdout.trim()).unwrap();
+    assert_eq!(counts["low_priority"]["dead"], 1, "{counts}");
+    let shown = cli(&["show", "low_priority", "poison"]).await;
+    assert_eq!(shown.stdout.trim(), "{not json");
+    let retried = cli(&["retry-dead", "low_priority", "poison"]).await;
+    assert_eq!(retried.stdout.trim(), r#"{"retried":1}"#, "{retried:?}");
+    let stats_key = env.redis.key("low_priority", "stats");
+    wait_until(Duration::from_secs(10), || async {
+        let mut redis = env.redis.connection().await;
+        let dead: u64 = redis.hget(&stats_key, "dead").await.unwrap_or(0);
+        dead == 2
+    })
+    .await
+    .expect("the retried job ran again and died again");
+    let unknown = cli(&["retry-dead", "low_priority", "nope"]).await;
+    assert!(!unknown.success);
 }
 
 #[tokio::test]
