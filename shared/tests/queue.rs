@@ -44,15 +44,22 @@ impl Fixture {
 }
 
 impl Drop for Fixture {
+    /// Synchronous, so the keys go even when the test's runtime is shutting down.
     fn drop(&mut self) {
-        let mut redis = self.redis.clone();
-        let pattern = format!("{{{}:*", self.prefix);
-        tokio::spawn(async move {
-            let keys: Vec<String> = redis.keys(pattern).await.unwrap_or_default();
-            if !keys.is_empty() {
-                let _: Result<(), _> = redis.del(keys).await;
-            }
-        });
+        let url =
+            std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        let Ok(mut connection) =
+            redis::Client::open(url).and_then(|client| client.get_connection())
+        else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{{{}:*", self.prefix))
+            .query(&mut connection)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut connection);
+        }
     }
 }
 

@@ -119,50 +119,57 @@ impl RedisNamespace {
     pub async fn keys(&self) -> Vec<String> {
         let mut connection = self.connection().await;
         let mut keys = Vec::new();
-        let mut cursor = 0u64;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(self.pattern())
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut connection)
-                .await
-                .expect("SCAN");
-            keys.extend(batch);
-            if next == 0 {
-                return keys;
+        for pattern in self.patterns() {
+            let mut cursor = 0u64;
+            loop {
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query_async(&mut connection)
+                    .await
+                    .expect("SCAN");
+                keys.extend(batch);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            cursor = next;
         }
+        keys
     }
 
-    fn pattern(&self) -> String {
-        format!("{{{}:*", self.prefix)
+    /// The queues' keys (`{<prefix>:<queue>}:…`) and the delivery records (`<prefix>:…`).
+    fn patterns(&self) -> [String; 2] {
+        [format!("{{{}:*", self.prefix), format!("{}:*", self.prefix)]
     }
 
     fn delete_keys(&self) -> redis::RedisResult<()> {
         let mut connection = self
             .client
             .get_connection_with_timeout(std::time::Duration::from_secs(2))?;
-        let mut cursor = 0u64;
-        loop {
-            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(self.pattern())
-                .arg("COUNT")
-                .arg(1000)
-                .query(&mut connection)?;
-            if !batch.is_empty() {
-                redis::cmd("DEL").arg(&batch).query::<()>(&mut connection)?;
+        for pattern in self.patterns() {
+            let mut cursor = 0u64;
+            loop {
+                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000)
+                    .query(&mut connection)?;
+                if !batch.is_empty() {
+                    redis::cmd("DEL").arg(&batch).query::<()>(&mut connection)?;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
             }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
         }
+        Ok(())
     }
 }
 
@@ -177,8 +184,8 @@ impl Drop for RedisNamespace {
     fn drop(&mut self) {
         if let Err(error) = self.delete_keys() {
             eprintln!(
-                "warning: could not delete Redis keys {}: {error}",
-                self.pattern()
+                "warning: could not delete the Redis keys of {}: {error}",
+                self.prefix
             );
         }
     }
