@@ -21,14 +21,6 @@ impl Leases {
         self.lock().remove(job_id);
     }
 
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (QueueName, ClaimedJob)>> {
         // A panic while holding this lock cannot leave the map inconsistent; keep going.
         self.held

@@ -16,10 +16,6 @@ pub async fn find_by_code(
         .await
 }
 
-pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<users::Model>, DbErr> {
-    users::Entity::find_by_id(id).one(db).await
-}
-
 /// Creates the user `code`, or updates its name and image, in one statement so concurrent
 /// calls cannot collide. Returns the user and whether it was new.
 pub async fn upsert(
