@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::{ConnectionId, new_token_code};
@@ -151,24 +151,6 @@ fn audience_query(audience: Audience) -> sea_orm::Select<ws_tokens::Entity> {
         Audience::Everyone => query,
         Audience::User(user_id) => query.filter(ws_tokens::Column::UserId.eq(user_id)),
     }
-}
-
-pub async fn audience_size(db: &impl ConnectionTrait, audience: Audience) -> Result<u64, DbErr> {
-    audience_query(audience).count(db).await
-}
-
-/// Token ids of the audience in ascending order, to cut it into id ranges.
-pub async fn audience_token_ids(
-    db: &impl ConnectionTrait,
-    audience: Audience,
-) -> Result<Vec<i64>, DbErr> {
-    audience_query(audience)
-        .select_only()
-        .column(ws_tokens::Column::Id)
-        .order_by_asc(ws_tokens::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await
 }
 
 /// The audience's targets whose token id lies in `first..=last` (all when `None`).

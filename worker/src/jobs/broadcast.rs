@@ -5,7 +5,7 @@ use serde_json::json;
 use shared::USER_CHANNEL;
 use shared::jobs::{BroadcastJob, TokenRange};
 use shared::queries::messages;
-use shared::queries::tokens::{self, Audience};
+use shared::queries::tokens::{self, Audience, Target};
 use tracing::Instrument;
 
 use super::JobError;
@@ -37,12 +37,13 @@ async fn run_in_span(context: &JobContext, job: BroadcastJob) -> Result<JobOutco
     .to_string();
     if job.token_range.is_none() {
         publish_once(context, &job, &payload).await?;
-        if split(context, &job, audience).await? {
-            return Ok(JobOutcome::Done);
-        }
     }
     let range = job.token_range.map(|range| (range.first, range.last));
     let targets = tokens::audience_targets(&context.db, audience, range).await?;
+    if job.token_range.is_none() && targets.len() > context.settings.broadcast_split_size {
+        split(context, &job, &targets).await?;
+        return Ok(JobOutcome::Done);
+    }
     let report = fanout::deliver(context, message.id, payload.as_bytes(), targets).await?;
     tracing::info!(?report, "broadcast finished");
     Ok(if report.unfinished > 0 {
@@ -52,20 +53,15 @@ async fn run_in_span(context: &JobContext, job: BroadcastJob) -> Result<JobOutco
     })
 }
 
-/// Cuts an audience above `BROADCAST_SPLIT_SIZE` into sub-jobs. True when it did.
+/// Cuts an audience above `BROADCAST_SPLIT_SIZE` into token-id ranges, one sub-job each.
 async fn split(
     context: &JobContext,
     job: &BroadcastJob,
-    audience: Audience,
-) -> Result<bool, JobError> {
-    let size = context.settings.broadcast_split_size;
-    if tokens::audience_size(&context.db, audience).await? as usize <= size {
-        return Ok(false);
-    }
-    let ids = tokens::audience_token_ids(&context.db, audience).await?;
-    let parts: Vec<BroadcastJob> = ids
-        .chunks(size)
-        .filter_map(|chunk| Some((*chunk.first()?, *chunk.last()?)))
+    targets: &[Target],
+) -> Result<(), JobError> {
+    let parts: Vec<BroadcastJob> = targets
+        .chunks(context.settings.broadcast_split_size)
+        .filter_map(|chunk| Some((chunk.first()?.token_id, chunk.last()?.token_id)))
         .map(|(first, last)| BroadcastJob {
             token_range: Some(TokenRange { first, last }),
             ..job.clone()
@@ -73,11 +69,11 @@ async fn split(
         .collect();
     context.queues.default.push_bulk(&parts).await?;
     tracing::info!(
-        audience = ids.len(),
+        audience = targets.len(),
         parts = parts.len(),
         "broadcast split into sub-jobs"
     );
-    Ok(true)
+    Ok(())
 }
 
 /// Interop subscribers get the message once per broadcast, not once per retry.
