@@ -1,1 +1,154 @@
-fn main() {}
+//! `bench`: the benchmarks of wsgw, through the real binaries (taken from the directory this
+//! executable is in), real Redis and PostgreSQL (or SQLite), and gateway-emulator.
+//!
+//! ```text
+//! scripts/bench              # release build, then `bench all`
+//! bench all --tiny           # what CI runs (scripts/bench-smoke)
+//! bench fanout --connections 10000 --runs 3
+//! ```
+//!
+//! # Layout
+//! - [`options`]: the command line and the sizes every benchmark runs at.
+//! - [`stack`]: a database, a Redis prefix, the emulator, web and worker processes.
+//! - [`identities`]: users and tokens in bulk.
+//! - [`swarm`]: authenticated WebSocket clients that timestamp what they receive.
+//! - [`fanout`]: one broadcast to N clients, next to the sequential baseline.
+//! - [`scale`]: the fan-out with several worker processes.
+//! - [`loadgen`], [`hello`], [`callbacks`]: `$default` under load, next to poem's hello world.
+//! - [`latency`]: send → delivered at a steady rate.
+//! - [`stats`], [`report`]: histograms, medians and the tables printed.
+//!
+//! Targets are reported, never enforced: the exit status is non-zero only when a benchmark
+//! could not run.
+
+mod callbacks;
+mod fanout;
+mod hello;
+mod identities;
+mod latency;
+mod loadgen;
+mod machine;
+mod options;
+mod report;
+mod scale;
+mod stack;
+mod stats;
+mod swarm;
+
+use std::future::Future;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::options::{Cli, Settings, Which};
+use crate::report::Report;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::resolve(&cli.args) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("bench: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if std::env::var_os("WSGW_BIN_DIR").is_none()
+        && let Some(dir) = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.to_path_buf()))
+    {
+        e2e::binaries::use_bin_dir(dir);
+    }
+    println!("# wsgw benchmarks\n");
+    for line in machine::describe(&settings) {
+        println!("- {line}");
+    }
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    let steps: &[Which] = match cli.command {
+        Which::All => &[Which::Fanout, Which::Callbacks, Which::Latency],
+        ref one => std::slice::from_ref(one),
+    };
+    let with_scale = cli.command == Which::All;
+    for step in steps {
+        let name = format!("{step:?}").to_lowercase();
+        eprintln!("[bench] {name}: starting");
+        let settings = settings.clone();
+        let outcome = match step {
+            Which::Fanout if with_scale => isolate(fanout_and_scale(settings)).await,
+            Which::Fanout => isolate(async move { Ok(vec![fanout::run(&settings).await?]) }).await,
+            Which::Scale => isolate(async move { Ok(vec![scale::run(&settings).await?]) }).await,
+            Which::Callbacks => {
+                isolate(async move { Ok(vec![callbacks::run(&settings).await?]) }).await
+            }
+            Which::Latency => {
+                isolate(async move { Ok(vec![latency::run(&settings).await?]) }).await
+            }
+            Which::All => unreachable!("`all` is expanded above"),
+        };
+        eprintln!("[bench] {name}: done");
+        match outcome {
+            Ok(done) => {
+                for report in &done {
+                    println!("{}", report.render());
+                }
+                println!("(load average after {name}: {})", machine::load_average());
+                reports.extend(done);
+            }
+            Err(error) => {
+                eprintln!("[bench] {name} could not run: {error:#}");
+                println!("\n## {name}: could not run\n\n{error:#}\n");
+                failures.push(name);
+            }
+        }
+    }
+    let targets: Vec<String> = reports.iter().flat_map(Report::targets).collect();
+    if !targets.is_empty() {
+        println!("\n## Targets\n\n| benchmark | figure | median | target |\n|---|---|---:|---|");
+        for line in targets {
+            println!("{line}");
+        }
+    }
+    if failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!("bench: could not run: {}", failures.join(", "));
+        ExitCode::FAILURE
+    }
+}
+
+/// `all` measures the fan-out and the scaling on one set of clients, then the baseline.
+async fn fanout_and_scale(settings: Settings) -> anyhow::Result<Vec<Report>> {
+    let (concurrent, scale) = {
+        let mut stage = fanout::Stage::open(&settings, settings.connections).await?;
+        let concurrent = fanout::concurrent(&mut stage, &settings).await?;
+        let scale = scale::measure(&mut stage, &settings).await?;
+        (concurrent, scale)
+    };
+    let baseline = fanout::baseline(&settings).await?;
+    Ok(vec![
+        fanout::report(&settings, &concurrent, &baseline),
+        scale,
+    ])
+}
+
+/// Runs one benchmark as its own task, so a panic in the harness (a process that would
+/// not start, say) fails that benchmark only.
+async fn isolate(
+    benchmark: impl Future<Output = anyhow::Result<Vec<Report>>> + Send + 'static,
+) -> anyhow::Result<Vec<Report>> {
+    match tokio::spawn(benchmark).await {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => {
+            let payload = error.into_panic();
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "a panic".to_owned());
+            Err(anyhow::anyhow!("panicked: {message}"))
+        }
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,164 @@
+//! The command line, and the sizes every benchmark runs at.
+
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::stack::Database;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bench",
+    about = "Benchmarks of wsgw through the real binaries, Redis, the database and gateway-emulator",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Which,
+    #[command(flatten)]
+    pub args: Args,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Which {
+    /// N clients, one send_message, until every client has it; at each Management API
+    /// latency, next to the sequential baseline.
+    Fanout,
+    /// `$default` auth_request and send_message under load, next to poem's hello world.
+    Callbacks,
+    /// send → delivered at a steady rate to a small audience.
+    Latency,
+    /// The fan-out with 1, 2 and 3 worker processes sharing split broadcasts.
+    Scale,
+    /// Everything above, in that order (the fan-out and scale share one set of clients).
+    All,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Fan-out audience: WebSocket clients held through the emulator.
+    #[arg(long, global = true)]
+    pub connections: Option<usize>,
+    /// Audience of the sequential baseline (its rate does not depend on the audience).
+    #[arg(long, global = true)]
+    pub baseline_connections: Option<usize>,
+    /// Measured runs of every figure; tables show the median and each run.
+    #[arg(long, global = true)]
+    pub runs: Option<usize>,
+    /// Seconds each load of `callbacks` and the steady stream of `latency` last
+    /// (default 10 and 30).
+    #[arg(long, global = true)]
+    pub duration: Option<u64>,
+    /// CI size: 50 connections, 2 s, 1 run; targets are not judged.
+    #[arg(long, global = true)]
+    pub tiny: bool,
+    /// The database web and worker run on.
+    #[arg(long, global = true, value_enum, default_value_t = Database::Postgres)]
+    pub database: Database,
+    /// Requests in flight (one per keep-alive connection) of the `callbacks` load generator.
+    #[arg(long, global = true, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Messages per second of `latency`.
+    #[arg(long, global = true)]
+    pub rate: Option<u64>,
+    /// Clients of `latency`: each sends its share of the rate and receives every message.
+    #[arg(long, global = true, default_value_t = 10)]
+    pub latency_clients: usize,
+    /// Management API latencies (ms) of the fan-out, injected by the emulator.
+    #[arg(long, global = true, value_delimiter = ',', default_value = "20,0")]
+    pub latencies: Vec<u64>,
+    /// Worker process counts of `scale`.
+    #[arg(long, global = true, value_delimiter = ',', default_value = "1,2,3")]
+    pub workers: Vec<usize>,
+}
+
+/// Resolved sizes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub connections: usize,
+    pub baseline_connections: usize,
+    pub runs: usize,
+    pub callbacks_duration: Duration,
+    pub latency_duration: Duration,
+    /// Load before each measured load, not counted.
+    pub warmup: Duration,
+    pub tiny: bool,
+    pub database: Database,
+    pub concurrency: usize,
+    pub rate: u64,
+    pub latency_clients: usize,
+    pub latencies_ms: Vec<u64>,
+    pub workers: Vec<usize>,
+}
+
+/// The fan-out targets are stated for this audience.
+pub const TARGET_CONNECTIONS: usize = 10_000;
+
+impl Settings {
+    pub fn resolve(args: &Args) -> anyhow::Result<Self> {
+        let tiny = args.tiny;
+        let pick = |given: Option<u64>, full: u64, small: u64| {
+            given.unwrap_or(if tiny { small } else { full })
+        };
+        let settings = Self {
+            connections: pick(args.connections.map(|n| n as u64), 10_000, 50) as usize,
+            baseline_connections: pick(args.baseline_connections.map(|n| n as u64), 500, 20)
+                as usize,
+            runs: pick(args.runs.map(|n| n as u64), 3, 1) as usize,
+            callbacks_duration: Duration::from_secs(pick(args.duration, 10, 2)),
+            latency_duration: Duration::from_secs(pick(args.duration, 30, 2)),
+            warmup: if tiny {
+                Duration::from_millis(300)
+            } else {
+                Duration::from_secs(1)
+            },
+            tiny,
+            database: args.database,
+            concurrency: args.concurrency,
+            rate: pick(args.rate, 1000, 100),
+            latency_clients: args.latency_clients,
+            latencies_ms: args.latencies.clone(),
+            workers: args.workers.clone(),
+        };
+        anyhow::ensure!(
+            settings.connections >= 1,
+            "--connections must be at least 1"
+        );
+        anyhow::ensure!(
+            settings.baseline_connections >= 1,
+            "--baseline-connections must be at least 1"
+        );
+        anyhow::ensure!(settings.runs >= 1, "--runs must be at least 1");
+        anyhow::ensure!(
+            settings.concurrency >= 1,
+            "--concurrency must be at least 1"
+        );
+        anyhow::ensure!(settings.rate >= 1, "--rate must be at least 1");
+        anyhow::ensure!(
+            settings.latency_clients >= 1,
+            "--latency-clients must be at least 1"
+        );
+        anyhow::ensure!(
+            !settings.workers.is_empty() && settings.workers.iter().all(|n| *n >= 1),
+            "--workers needs counts of at least 1"
+        );
+        Ok(settings)
+    }
+
+    /// Targets are judged at full size only.
+    pub fn judge(&self) -> bool {
+        !self.tiny
+    }
+
+    /// The fan-out targets are stated for 10,000 connections.
+    pub fn judge_fanout(&self) -> bool {
+        self.judge() && self.connections == TARGET_CONNECTIONS
+    }
+
+    pub fn database_name(&self) -> &'static str {
+        match self.database {
+            Database::Postgres => "PostgreSQL",
+            Database::Sqlite => "SQLite",
+        }
+    }
+}
