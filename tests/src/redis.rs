@@ -115,9 +115,13 @@ impl RedisNamespace {
         QueuedJob { id, json, due_ms }
     }
 
-    /// Every key of this namespace.
-    pub async fn keys(&self) -> Vec<String> {
-        let mut connection = self.connection().await;
+    /// The queues' keys (`{<prefix>:<queue>}:…`) and the delivery records (`<prefix>:…`).
+    fn patterns(&self) -> [String; 2] {
+        [format!("{{{}:*", self.prefix), format!("{}:*", self.prefix)]
+    }
+
+    /// One SCAN walk per pattern, synchronous because `Drop` cannot await.
+    fn scan_keys(&self, connection: &mut redis::Connection) -> redis::RedisResult<Vec<String>> {
         let mut keys = Vec::new();
         for pattern in self.patterns() {
             let mut cursor = 0u64;
@@ -128,9 +132,7 @@ impl RedisNamespace {
                     .arg(&pattern)
                     .arg("COUNT")
                     .arg(1000)
-                    .query_async(&mut connection)
-                    .await
-                    .expect("SCAN");
+                    .query(connection)?;
                 keys.extend(batch);
                 if next == 0 {
                     break;
@@ -138,36 +140,15 @@ impl RedisNamespace {
                 cursor = next;
             }
         }
-        keys
-    }
-
-    /// The queues' keys (`{<prefix>:<queue>}:…`) and the delivery records (`<prefix>:…`).
-    fn patterns(&self) -> [String; 2] {
-        [format!("{{{}:*", self.prefix), format!("{}:*", self.prefix)]
+        Ok(keys)
     }
 
     fn delete_keys(&self) -> redis::RedisResult<()> {
         let mut connection = self
             .client
             .get_connection_with_timeout(std::time::Duration::from_secs(2))?;
-        for pattern in self.patterns() {
-            let mut cursor = 0u64;
-            loop {
-                let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(&mut connection)?;
-                if !batch.is_empty() {
-                    redis::cmd("DEL").arg(&batch).query::<()>(&mut connection)?;
-                }
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
+        for batch in self.scan_keys(&mut connection)?.chunks(1000) {
+            redis::cmd("DEL").arg(batch).query::<()>(&mut connection)?;
         }
         Ok(())
     }
