@@ -8,6 +8,7 @@ mod e2e_chat;
 mod e2e_management_sdk;
 mod web_admin;
 mod web_auth;
+mod web_bad_headers;
 mod web_bad_input;
 mod web_callbacks;
 mod web_history;
