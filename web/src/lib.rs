@@ -4,6 +4,7 @@
 //! - [`startup`]: `Application::build` binds and wires; `run_until` serves until shutdown.
 //! - `callbacks`: `$connect`, `$disconnect`, `$default` and its methods.
 //! - `admin`: issuing users and tokens.
+//! - `edge`: reading bodies, and the limits every connection and request is held to.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`.
 //! - [`cli`]: the operator commands.
 //! - `error`, `reply`, `state`: the shared plumbing of handlers.
@@ -11,6 +12,7 @@
 mod admin;
 mod callbacks;
 pub mod cli;
+mod edge;
 mod error;
 mod health;
 mod reply;
