@@ -10,6 +10,7 @@
 //!   `migration up`, dropped afterwards.
 //! - [`fixtures`]: rows written or read behind the application's back (tokens with an old
 //!   `created_at`, soft-deleted messages) and snapshots that prove nothing was written.
+//! - [`raw_http`]: HTTP/1.1 on a bare socket, for broken heads and stalling clients.
 //! - [`redis`]: [`RedisNamespace`], a `QUEUE_PREFIX` of its own, and readers of its queues.
 //! - [`web`]: [`WebApp`], the spawned `web` binary and its HTTP helpers.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
@@ -31,6 +32,7 @@ pub mod emulator;
 pub mod fake_management;
 pub mod fixtures;
 pub mod process;
+pub mod raw_http;
 pub mod redis;
 pub mod redis_server;
 pub mod stack;

@@ -15,6 +15,7 @@ mod web_history;
 mod web_ops;
 mod web_races;
 mod web_send;
+mod web_slow_clients;
 mod web_sqlite;
 mod worker_delivery;
 mod worker_interop;

@@ -3,6 +3,7 @@
 
 use e2e::fake_management::FakeManagementApi;
 use e2e::fixtures::Snapshot;
+use e2e::raw_http::RawConnection;
 use e2e::web::ALLOWED_ORIGIN;
 use e2e::{TestEnv, WebApp, WebOptions, WorkerOptions, WorkerProcess, wait_until};
 use reqwest::header::HeaderValue;
@@ -73,5 +74,55 @@ async fn connection_ids_with_path_characters_bind_and_receive_broadcasts() {
     .unwrap_or_else(|_| panic!("delivered {} of {}", api.total_delivered(), ids.len()));
     for id in ids {
         assert_eq!(api.delivered(id).len(), 1, "{id}");
+    }
+}
+
+/// Heads hyper cannot parse are answered before any endpoint runs; the answer is still
+/// JSON with a localized alert, then the connection closes.
+#[tokio::test]
+async fn unparsable_oversized_or_overlong_heads_get_json_400_414_431() {
+    let w = world().await;
+    let post = |headers: &str| {
+        format!("POST /ws_apigateway/default HTTP/1.1\r\nhost: x\r\n{headers}\r\n").into_bytes()
+    };
+    let many: String = (0..150).map(|n| format!("x-{n}: y\r\n")).collect();
+    let cases: Vec<(Vec<u8>, u16, Alert)> = vec![
+        (post("bad header: y\r\n"), 400, Alert::RequestMalformed),
+        (
+            post("connectionId: a\x7fb\r\n"),
+            400,
+            Alert::RequestMalformed,
+        ),
+        (
+            post("connectionId: a\x01b\r\n"),
+            400,
+            Alert::RequestMalformed,
+        ),
+        (b"GARBAGE\r\n\r\n".to_vec(), 400, Alert::RequestMalformed),
+        (
+            post(&format!("x-big: {}\r\n", "a".repeat(500_000))),
+            431,
+            Alert::RequestHeadersTooLarge,
+        ),
+        (post(&many), 431, Alert::RequestHeadersTooLarge),
+        (
+            format!("GET /{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000)).into_bytes(),
+            414,
+            Alert::RequestUriTooLong,
+        ),
+    ];
+    for (request, status, alert) in cases {
+        let shown = String::from_utf8_lossy(&request[..request.len().min(60)]).into_owned();
+        let mut connection = RawConnection::open(w.web.addr()).await;
+        connection.send(&request).await;
+        let answer = connection.answer().await.expect("an answer");
+        assert_eq!(answer.status, status, "{shown:?}: {answer:?}");
+        let body = answer.json();
+        assert_eq!(
+            body,
+            json!({"success": false, "alert": ja(alert)}),
+            "{shown:?}"
+        );
+        connection.closed().await;
     }
 }

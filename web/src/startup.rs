@@ -14,7 +14,7 @@ use shared::queue::{Queues, redis_connection};
 use tokio::net::TcpListener;
 
 use crate::state::{AppState, Inner};
-use crate::{admin, callbacks, error, health};
+use crate::{admin, callbacks, edge, error, health};
 
 /// In-flight requests get this long to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -67,8 +67,10 @@ impl Application {
             .at("/metrics", get(health::metrics))
             .around(health::record)
             .catch_all_error(move |error| async move { error::framework_error(error, locale) })
-            .data(self.state);
+            .with(edge::BodyGuard::new(self.state.web.body_timeout));
         let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        let acceptor = edge::guard_connections(acceptor, &self.state.web, locale);
+        let app = app.data(self.state);
         Server::new_with_acceptor(acceptor)
             .run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT))
             .await

@@ -1,6 +1,7 @@
 //! Settings of the `web` binary: the gateway callbacks and the admin API.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::{ConfigError, Env, Secret};
 use crate::domain::AllowedOrigins;
@@ -20,6 +21,12 @@ pub struct WebSettings {
     pub max_message_body_chars: usize,
     /// Largest callback body read; larger ones get 413 without being parsed.
     pub max_request_bytes: usize,
+    /// A request head must be complete this long after its first byte (or after accept).
+    pub header_timeout: Duration,
+    /// A request body must be complete this long after its head.
+    pub body_timeout: Duration,
+    /// A keep-alive connection is closed after this long without a request.
+    pub idle_timeout: Duration,
 }
 
 /// A stored body is broadcast inside a JSON envelope; escaping can grow a character to six
@@ -64,8 +71,15 @@ impl WebSettings {
                 BODY_CHARS_CEILING,
             )?,
             max_request_bytes: env.ranged("MAX_REQUEST_BYTES", 131_072, 1_024, 1_048_576)?,
+            header_timeout: secs(env.ranged("HTTP_HEADER_TIMEOUT_SECS", 10, 1, 300)?),
+            body_timeout: secs(env.ranged("HTTP_BODY_TIMEOUT_SECS", 10, 1, 300)?),
+            idle_timeout: secs(env.ranged("HTTP_IDLE_TIMEOUT_SECS", 75, 1, 3_600)?),
         })
     }
+}
+
+fn secs(secs: u64) -> Duration {
+    Duration::from_secs(secs)
 }
 
 #[cfg(test)]
@@ -99,6 +113,9 @@ mod tests {
             ("DEFAULT_MESSAGES_LIMIT", "500"),
             ("DISCONNECT_DELAY_SECS", "1e3"),
             ("MAX_MESSAGE_BODY_CHARS", "100000"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "0"),
+            ("HTTP_BODY_TIMEOUT_SECS", "1.5"),
+            ("HTTP_IDLE_TIMEOUT_SECS", "-1"),
         ] {
             let error = WebSettings::from_env(&env(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
