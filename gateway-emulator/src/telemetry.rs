@@ -1,8 +1,17 @@
 //! Tracing set-up, called once from `main`.
 //!
 //! Logs go to stderr: stdout carries only the "listening on" line, which tests and scripts read.
+//!
+//! tungstenite prints every WebSocket frame at trace, and clients send their token in every
+//! frame: its levels are capped below trace, and `RUST_LOG` cannot lift the cap.
 
-use tracing_subscriber::EnvFilter;
+use std::io::IsTerminal;
+
+use tracing::level_filters::LevelFilter;
+use tracing_subscriber::filter::{FilterExt, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, fmt};
 
 use crate::config::LogFormat;
 
@@ -21,12 +30,19 @@ pub fn init(format: LogFormat) -> Result<(), TelemetryError> {
         }
         _ => EnvFilter::new("info"),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let caps = Targets::new()
+        .with_default(LevelFilter::TRACE)
+        .with_target("tungstenite", LevelFilter::DEBUG)
+        .with_target("tokio_tungstenite", LevelFilter::DEBUG);
+    let layer = fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let installed = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let layer = match format {
+        LogFormat::Text => layer.boxed(),
+        LogFormat::Json => layer.json().boxed(),
     };
-    installed.map_err(|_| TelemetryError::AlreadyInstalled)
+    tracing_subscriber::registry()
+        .with(layer.with_filter(filter.and(caps)))
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)
 }

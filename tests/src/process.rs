@@ -3,12 +3,17 @@
 //! The environment is cleared, then only `PATH` and the debugging variables below pass
 //! through, so a variable set in the developer's shell never changes what a test sees.
 //! The output is read all the time (a full pipe would block the child) and its last lines
-//! are kept: they are printed when the test fails, and by [`Service::logs`] on demand.
+//! are kept: they are printed when the test fails, and by [`Service::logs`] on demand. Every
+//! line also goes to a transcript file in the process's working directory (the test's
+//! scratch directory), for tests that look at all of it ([`Logs::transcript`]).
 
 use std::collections::VecDeque;
 use std::ffi::OsStr;
-use std::path::Path;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,14 +42,37 @@ pub fn clean_command(binary: &Path, cwd: &Path) -> Command {
     command
 }
 
-/// The last lines a process wrote, stdout and stderr interleaved as they arrived.
+/// The last lines a process wrote, stdout and stderr interleaved as they arrived, and the
+/// file that holds all of them.
 #[derive(Clone, Default)]
-pub struct Logs(Arc<Mutex<VecDeque<String>>>);
+pub struct Logs {
+    last: Arc<Mutex<VecDeque<String>>>,
+    transcript: Option<Arc<Mutex<(PathBuf, File)>>>,
+}
 
 impl Logs {
+    /// Keeps every line in a new file in `dir` too.
+    fn with_transcript_in(dir: &Path, name: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!("{name}-{n}.log"));
+        let file = File::create(&path)
+            .unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
+        Self {
+            last: Arc::default(),
+            transcript: Some(Arc::new(Mutex::new((path, file)))),
+        }
+    }
+
     fn push(&self, line: String) {
+        if let Some(transcript) = &self.transcript {
+            let mut transcript = transcript
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let _ = writeln!(transcript.1, "{line}");
+        }
         let mut lines = self
-            .0
+            .last
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if lines.len() == KEPT_LINES {
@@ -55,10 +83,21 @@ impl Logs {
 
     pub fn text(&self) -> String {
         let lines = self
-            .0
+            .last
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         lines.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Every line so far (the transcript), or the last lines when there is no transcript.
+    pub fn transcript(&self) -> String {
+        let Some(transcript) = &self.transcript else {
+            return self.text();
+        };
+        let transcript = transcript
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        std::fs::read_to_string(&transcript.0).expect("the transcript is readable")
     }
 }
 
@@ -86,7 +125,10 @@ impl Service {
         let mut child = command
             .spawn()
             .unwrap_or_else(|error| panic!("cannot spawn {name}: {error}"));
-        let logs = Logs::default();
+        let logs = match command.as_std().get_current_dir() {
+            Some(dir) => Logs::with_transcript_in(dir, name),
+            None => Logs::default(),
+        };
         let (stdout_tx, mut stdout_rx) = mpsc::unbounded_channel();
         drain(child.stdout.take(), "out", logs.clone(), Some(stdout_tx));
         drain(child.stderr.take(), "err", logs.clone(), None);

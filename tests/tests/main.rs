@@ -6,6 +6,7 @@
 mod common;
 mod e2e_chat;
 mod e2e_management_sdk;
+mod logs_secrets;
 mod web_admin;
 mod web_auth;
 mod web_bad_headers;

@@ -1,0 +1,59 @@
+//! Logging through `tracing`: human-readable by default, JSON on request (`LOG_FORMAT=json`).
+//!
+//! Secrets never reach a log line, whatever `RUST_LOG` says:
+//! - [`caps`]: the levels below which libraries print credentials, statements with their
+//!   values or client frames; `RUST_LOG` filters within them and cannot lift them.
+//! - [`redact`]: every configured secret (keys, the AWS credentials, passwords in database
+//!   and Redis URLs) is replaced in each line before it is written, for whatever a library
+//!   prints at the levels that remain.
+//!
+//! Our own code logs ids (token id, connection id, message id), never a token or a key.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::FilterExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, fmt};
+
+pub mod caps;
+pub mod redact;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw.to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("{other:?} is neither text nor json")),
+        }
+    }
+}
+
+/// Installs the global subscriber once per process; `RUST_LOG` filters (default `info`)
+/// within [`caps::secret_caps`], and configured secrets are redacted from every line.
+/// Call it after the configuration was read (a `.env` file is in the environment by then).
+pub fn init(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,aws=warn,hyper=warn"));
+    let writer = redact::RedactingStderr::new(redact::configured_secrets());
+    // Colours only for a person at a terminal; log files and collectors get plain text.
+    let layer = fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
+    let layer = match format {
+        LogFormat::Text => layer.boxed(),
+        LogFormat::Json => layer.json().flatten_event(true).boxed(),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter.and(caps::secret_caps())))
+        .try_init();
+}
