@@ -12,6 +12,7 @@
 //!   `created_at`, soft-deleted messages) and snapshots that prove nothing was written.
 //! - [`redis`]: [`RedisNamespace`], a `QUEUE_PREFIX` of its own, and readers of its queues.
 //! - [`web`]: [`WebApp`], the spawned `web` binary and its HTTP helpers.
+//! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -34,6 +35,7 @@ pub mod process;
 pub mod redis;
 pub mod redis_server;
 pub mod stack;
+pub mod swarm;
 pub mod wait;
 pub mod web;
 pub mod worker;

@@ -93,10 +93,15 @@ impl WsClient {
     }
 
     async fn next_event(&mut self, within: Duration) -> Result<Value, Ended> {
+        tokio::time::timeout(within, self.next_frame())
+            .await
+            .unwrap_or_else(|_| panic!("nothing arrived within {within:?}"))
+    }
+
+    /// The next text frame as JSON, or how the connection ended; waits as long as it takes.
+    pub async fn next_frame(&mut self) -> Result<Value, Ended> {
         loop {
-            let next = tokio::time::timeout(within, self.stream.next())
-                .await
-                .unwrap_or_else(|_| panic!("nothing arrived within {within:?}"));
+            let next = self.stream.next().await;
             match next {
                 Some(Ok(Message::Text(text))) => {
                     return Ok(

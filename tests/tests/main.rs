@@ -4,6 +4,7 @@
 //! PostgreSQL (`TEST_POSTGRES_URL`) and Redis (`TEST_REDIS_URL`) must be running.
 
 mod common;
+mod delivery_faults;
 mod e2e_chat;
 mod e2e_management_sdk;
 mod web_admin;

@@ -18,6 +18,16 @@ pub struct ClaimedJob {
     pub payload: String,
 }
 
+/// What acknowledging a finished job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acked {
+    /// Another worker holds the job now: nothing changed.
+    LeaseLost,
+    Done,
+    /// Done, and it was the last live job of this group.
+    GroupFinished(String),
+}
+
 /// How a claim behaves; from the worker's settings.
 #[derive(Debug, Clone)]
 pub struct ClaimPolicy {
@@ -60,15 +70,21 @@ impl JobQueue {
         Ok(claimed)
     }
 
-    /// Finished: removed, and remembered in the capped `done` list. False if the lease was lost.
-    pub async fn ack(&self, job: &ClaimedJob, done_retention: u64) -> Result<bool, QueueError> {
+    /// Finished: removed, and remembered in the capped `done` list.
+    pub async fn ack(&self, job: &ClaimedJob, done_retention: u64) -> Result<Acked, QueueError> {
         let mut invocation = self.invocation(&scripts::ACK);
         invocation
             .arg(&job.id)
             .arg(&job.owner)
             .arg(now_ms())
             .arg(done_retention);
-        self.settle(invocation).await
+        let mut connection = self.connection.clone();
+        let reply: (i64, Option<String>) = invocation.invoke_async(&mut connection).await?;
+        Ok(match reply {
+            (0, _) => Acked::LeaseLost,
+            (_, Some(group)) => Acked::GroupFinished(group),
+            (_, None) => Acked::Done,
+        })
     }
 
     /// Failed for now: retried after `delay`.

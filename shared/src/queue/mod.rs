@@ -17,7 +17,7 @@ mod keys;
 mod producer;
 mod scripts;
 
-pub use consumer::{ClaimPolicy, ClaimedJob};
+pub use consumer::{Acked, ClaimPolicy, ClaimedJob};
 pub use inspect::QueueCounts;
 pub use keys::QueueKeys;
 
@@ -60,6 +60,12 @@ impl std::str::FromStr for QueueName {
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     const NAME: &'static str;
     const QUEUE: QueueName;
+
+    /// The group this job belongs to: jobs of one group are tracked together, so the queue
+    /// can tell whether any of them is still live (see `scripts`).
+    fn group(&self) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -131,6 +137,16 @@ impl Queues {
     /// Pushes `job` onto its queue, to run after `delay`. Returns the job id.
     pub async fn enqueue<J: Job>(&self, job: &J, delay: Duration) -> Result<String, QueueError> {
         self.get(J::QUEUE).push(job, delay).await
+    }
+
+    /// Pushes `job` to run now unless a job of its group is live. Returns the job id, or
+    /// `None` when skipped.
+    pub async fn enqueue_unless_live<J: Job>(&self, job: &J) -> Result<Option<String>, QueueError> {
+        let pushed = self
+            .get(J::QUEUE)
+            .push_unless_live(std::slice::from_ref(job))
+            .await?;
+        Ok(pushed.into_iter().next().flatten())
     }
 }
 
