@@ -11,6 +11,7 @@ mod web_admin;
 mod web_auth;
 mod web_bad_input;
 mod web_callbacks;
+mod web_drain;
 mod web_history;
 mod web_ops;
 mod web_races;

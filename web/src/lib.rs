@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`startup`]: `Application::build` binds and wires; `run_until` serves until shutdown.
+//! - `shutdown`: the drain on SIGTERM; `listener`: the acceptor and connections it stops.
 //! - `callbacks`: `$connect`, `$disconnect`, `$default` and its methods.
 //! - `admin`: issuing users and tokens.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`.
@@ -13,7 +14,9 @@ mod callbacks;
 pub mod cli;
 mod error;
 mod health;
+mod listener;
 mod reply;
+mod shutdown;
 pub mod startup;
 mod state;
 

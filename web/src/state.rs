@@ -9,6 +9,8 @@ use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::Queues;
 
+use crate::shutdown::Draining;
+
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
@@ -20,6 +22,8 @@ pub struct Inner {
     pub web: WebSettings,
     pub renderer: MessageRenderer,
     pub metrics: Option<PrometheusHandle>,
+    /// Set on SIGTERM: `/readyz` answers 503 and responses close their connection.
+    pub draining: Draining,
 }
 
 impl AppState {

@@ -1,6 +1,7 @@
 //! Settings of the `web` binary: the gateway callbacks and the admin API.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use super::{ConfigError, Env, Secret};
 use crate::domain::AllowedOrigins;
@@ -20,6 +21,11 @@ pub struct WebSettings {
     pub max_message_body_chars: usize,
     /// Largest callback body read; larger ones get 413 without being parsed.
     pub max_request_bytes: usize,
+    /// After SIGTERM: how long web keeps serving with `/readyz` at 503 and `Connection: close`
+    /// on every response, so load balancers and keep-alive clients move away.
+    pub drain: Duration,
+    /// After the drain: how long requests already received get to be answered before exit.
+    pub shutdown_grace: Duration,
 }
 
 /// A stored body is broadcast inside a JSON envelope; escaping can grow a character to six
@@ -64,6 +70,13 @@ impl WebSettings {
                 BODY_CHARS_CEILING,
             )?,
             max_request_bytes: env.ranged("MAX_REQUEST_BYTES", 131_072, 1_024, 1_048_576)?,
+            drain: Duration::from_secs(env.ranged("WEB_DRAIN_SECS", 5, 0, 300)?),
+            shutdown_grace: Duration::from_secs(env.ranged(
+                "WEB_SHUTDOWN_GRACE_SECS",
+                20,
+                0,
+                3_600,
+            )?),
         })
     }
 }
@@ -99,6 +112,8 @@ mod tests {
             ("DEFAULT_MESSAGES_LIMIT", "500"),
             ("DISCONNECT_DELAY_SECS", "1e3"),
             ("MAX_MESSAGE_BODY_CHARS", "100000"),
+            ("WEB_DRAIN_SECS", "5s"),
+            ("WEB_SHUTDOWN_GRACE_SECS", "-1"),
         ] {
             let error = WebSettings::from_env(&env(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
