@@ -18,7 +18,7 @@ impl Job for Ping {
 
 struct Fixture {
     queue: JobQueue,
-    redis: redis::aio::ConnectionManager,
+    redis: shared::queue::RedisConnection,
     prefix: String,
 }
 

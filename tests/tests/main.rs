@@ -14,6 +14,7 @@ mod web_callbacks;
 mod web_drain;
 mod web_history;
 mod web_ops;
+mod web_outages;
 mod web_races;
 mod web_send;
 mod web_sqlite;

@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
-use shared::queue::Queues;
+use shared::queue::{Queues, RedisConnection};
 
 use crate::shutdown::Draining;
 
@@ -16,7 +15,7 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub db: DatabaseConnection,
-    pub redis: ConnectionManager,
+    pub redis: RedisConnection,
     pub queues: Queues,
     pub common: CommonSettings,
     pub web: WebSettings,

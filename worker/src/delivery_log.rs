@@ -10,19 +10,19 @@
 use std::collections::HashSet;
 
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use shared::queue::RedisConnection;
 
 /// Records outlive any retry of the job that wrote them.
 const RETENTION_SECS: i64 = 3 * 24 * 3600;
 
 #[derive(Clone)]
 pub struct DeliveryLog {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
 }
 
 impl DeliveryLog {
-    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: RedisConnection, prefix: &str) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-
-use super::{JobQueue, QueueError, now_ms, scripts};
+use super::{JobQueue, QueueError, RedisConnection, now_ms, scripts};
 
 /// A job this worker holds the lease of.
 #[derive(Debug, Clone)]
@@ -146,7 +144,7 @@ impl JobQueue {
     /// own: a blocking command would stall everything else multiplexed on a shared one.
     pub async fn wait_for_work(
         &self,
-        blocking: &mut ConnectionManager,
+        blocking: &mut RedisConnection,
         timeout: Duration,
     ) -> Result<(), QueueError> {
         let _: Option<(String, String)> = redis::cmd("BLPOP")
