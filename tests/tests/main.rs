@@ -20,5 +20,6 @@ mod web_send;
 mod web_sqlite;
 mod worker_delivery;
 mod worker_interop;
+mod worker_outages;
 mod worker_recovery;
 mod worker_redis_restart;

@@ -1,14 +1,18 @@
-//! Outages of Redis under a running web: it never needs a restart. The first request after
-//! Redis returns succeeds.
+//! Outages of Redis and PostgreSQL under a running (or starting) web: it never needs a
+//! restart. The first request after Redis returns succeeds; web started while PostgreSQL is
+//! down waits for it and becomes ready; a PostgreSQL outage is answered at once with a JSON
+//! 503 instead of a 500 after a long wait.
 
 use std::time::{Duration, Instant};
 
+use e2e::postgres_server::PostgresServer;
 use e2e::redis_server::RedisServer;
-use e2e::{TestEnv, WebApp, WebOptions};
+use e2e::{TestEnv, WebApp, WebOptions, wait_until};
 use serde_json::{Value, json};
+use shared::i18n::Alert;
 use shared::queue::{QueueName, Queues, redis_connection};
 
-use crate::common::connection_id;
+use crate::common::{connection_id, ja};
 
 /// Longer than the old connection's reconnection attempts lasted (about 10 s).
 const REDIS_OUTAGE: Duration = Duration::from_secs(12);
@@ -108,4 +112,79 @@ async fn the_first_enqueue_after_a_busy_redis_outage_succeeds() {
     let (status, body) = web.frame(&id, &send_message(&token, "after")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(stored_jobs(&redis, &env, QueueName::Default).await, 1);
+}
+
+#[tokio::test]
+async fn web_started_while_postgres_is_down_waits_and_becomes_ready() {
+    let mut postgres = PostgresServer::start().await;
+    let env = TestEnv::postgres_on(&postgres.admin_url()).await;
+    postgres.stop().await;
+
+    let web = WebApp::spawn(&env, WebOptions::default()).await;
+    let (status, body) = web.get("/readyz").await;
+    assert_eq!(
+        (status, &body["database"]),
+        (503, &json!("unreachable")),
+        "{body}"
+    );
+    wait_until(Duration::from_secs(10), || async {
+        web.logs()
+            .text()
+            .contains("the database is unreachable; waiting for it")
+    })
+    .await
+    .unwrap_or_else(|_| panic!("web logs that it waits:\n{}", web.logs().text()));
+    let (status, body) = web.post_token(&json!({})).await;
+    assert_eq!(status, 503, "{body}");
+
+    postgres.resume().await;
+    let up_at = Instant::now();
+    wait_until(Duration::from_secs(15), || async {
+        web.get("/readyz").await.0 == 200
+    })
+    .await
+    .expect("web becomes ready once PostgreSQL is up");
+    eprintln!("/readyz 200 {:?} after PostgreSQL started", up_at.elapsed());
+    let token = web.issue_token(None).await;
+    web.authenticate(&connection_id(), &token).await;
+    wait_until(Duration::from_secs(5), || async {
+        web.logs().text().contains("the database is reachable")
+    })
+    .await
+    .unwrap_or_else(|_| panic!("web logs the recovery:\n{}", web.logs().text()));
+}
+
+#[tokio::test]
+async fn a_postgres_outage_is_answered_at_once_with_a_json_503() {
+    let mut postgres = PostgresServer::start().await;
+    let env = TestEnv::postgres_on(&postgres.admin_url()).await;
+    let web = WebApp::spawn(&env, WebOptions::default()).await;
+    let token = web.issue_token(None).await;
+    let id = connection_id();
+    web.authenticate(&id, &token).await;
+
+    postgres.stop().await;
+    let frame = json!({"method": "auth_request", "token": token});
+    for attempt in 0..3 {
+        let started = Instant::now();
+        let (status, body) = web.frame(&id, &frame).await;
+        let took = started.elapsed();
+        eprintln!("$default while PostgreSQL is down: {status} in {took:?}");
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(
+            body,
+            json!({"success": false, "alert": ja(Alert::ServiceUnavailable)}),
+            "attempt {attempt}"
+        );
+        assert!(took < Duration::from_millis(2_000), "{took:?}");
+    }
+    let (status, body) = web.put_user("bob", "Bob", None).await;
+    assert_eq!((status, &body["success"]), (503, &json!(false)), "{body}");
+
+    postgres.resume().await;
+    let (status, body) = web.frame(&id, &frame).await;
+    assert_eq!(
+        status, 200,
+        "the first request after PostgreSQL returns: {body}"
+    );
 }

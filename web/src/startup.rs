@@ -23,16 +23,21 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database and Redis (lazily: start-up does not wait for Redis) and
-    /// binds `WEB_ADDR`.
+    /// Connects to the database and Redis lazily, so web starts and reports through
+    /// `/readyz` while either is down (the logs show it waiting for the database), and binds
+    /// `WEB_ADDR`.
     pub async fn build(
         common: CommonSettings,
         web: WebSettings,
         metrics: Option<PrometheusHandle>,
     ) -> anyhow::Result<Self> {
-        let db = shared::db::connect(&common.database_url)
+        let db = shared::db::connect_lazy(&common.database_url, web.db_acquire_timeout)
             .await
             .context("cannot open DATABASE_URL")?;
+        tokio::spawn({
+            let (db, url) = (db.clone(), common.database_url.clone());
+            async move { shared::db::wait_until_reachable(&db, &url).await }
+        });
         let redis = redis_connection(&common.redis_url, Duration::from_secs(2))
             .context("cannot use REDIS_URL")?;
         let listener = TcpListener::bind(web.addr)

@@ -33,11 +33,15 @@ use crate::{jobs, outbox_sweeper, outcome};
 /// Beyond one POST's timeout: a per-connection backoff and the job's settle.
 const IN_FLIGHT_MARGIN: Duration = Duration::from_secs(3);
 
+/// How long a job waits for a database connection.
+const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects, waiting for PostgreSQL and Redis when they are down.
 pub async fn build_context(
     common: CommonSettings,
     settings: WorkerSettings,
 ) -> anyhow::Result<SharedContext> {
-    let db = shared::db::connect(&common.database_url)
+    let db = shared::db::connect_lazy(&common.database_url, DB_ACQUIRE_TIMEOUT)
         .await
         .context("cannot open DATABASE_URL")?;
     let redis = redis_connection(&common.redis_url, Duration::from_secs(5))
@@ -49,6 +53,10 @@ pub async fn build_context(
         .unwrap_or(&common.redis_url);
     let interop_redis = redis_connection(interop_url, Duration::from_secs(5))
         .context("cannot use INTEROP_REDIS_URL")?;
+    // Started while PostgreSQL or Redis is down, the worker waits for them (logging why and
+    // when it tries again) instead of exiting.
+    shared::db::wait_until_reachable(&db, &common.database_url).await;
+    redis.wait_until_reachable().await;
     let worker_id = format!(
         "{}-{}-{}",
         std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned()),

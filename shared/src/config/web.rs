@@ -26,6 +26,8 @@ pub struct WebSettings {
     pub drain: Duration,
     /// After the drain: how long requests already received get to be answered before exit.
     pub shutdown_grace: Duration,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub db_acquire_timeout: Duration,
 }
 
 /// A stored body is broadcast inside a JSON envelope; escaping can grow a character to six
@@ -77,6 +79,12 @@ impl WebSettings {
                 0,
                 3_600,
             )?),
+            db_acquire_timeout: Duration::from_millis(env.ranged(
+                "WEB_DB_ACQUIRE_TIMEOUT_MS",
+                1_000,
+                50,
+                60_000,
+            )?),
         })
     }
 }
@@ -114,6 +122,7 @@ mod tests {
             ("MAX_MESSAGE_BODY_CHARS", "100000"),
             ("WEB_DRAIN_SECS", "5s"),
             ("WEB_SHUTDOWN_GRACE_SECS", "-1"),
+            ("WEB_DB_ACQUIRE_TIMEOUT_MS", "0"),
         ] {
             let error = WebSettings::from_env(&env(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");

@@ -42,5 +42,6 @@ alerts! {
     AdminDisabled => "admin_disabled",
     UserNotFound => "user_not_found",
     UserNameBlank => "user_name_blank",
+    ServiceUnavailable => "service_unavailable",
     InternalError => "internal_error",
 }
