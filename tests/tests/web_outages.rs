@@ -95,6 +95,17 @@ async fn the_first_enqueue_after_a_busy_redis_outage_succeeds() {
         during.iter().all(|(_, ready, _)| *ready == 503),
         "{during:?}"
     );
+    // A message sent during the outage is stored and owed by the outbox: success.
+    assert!(during.iter().all(|(sent, _, _)| *sent == 200), "{during:?}");
+    // A refused token is told so even though its disconnect cannot be scheduled.
+    let (status, body) = web
+        .frame(
+            &connection_id(),
+            &json!({"method": "auth_request", "token": "no-such-token"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["action"], "auth_result", "{body}");
     redis.restart().await;
 
     // The first request after the outage is a refused token: its DeleteConnectionJob...

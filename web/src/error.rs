@@ -12,7 +12,7 @@ use crate::reply::Reply;
 pub enum ApiError {
     #[error("client error: {0:?}")]
     Client(Alert),
-    /// The database cannot be reached right now: 503, worth a retry.
+    /// The database or Redis cannot be reached right now: 503, worth a retry.
     #[error("unavailable: {0:#}")]
     Unavailable(anyhow::Error),
     #[error("internal error: {0:#}")]
@@ -67,7 +67,13 @@ impl From<sea_orm::DbErr> for ApiError {
 
 impl From<shared::queue::QueueError> for ApiError {
     fn from(error: shared::queue::QueueError) -> Self {
-        ApiError::Internal(anyhow::Error::new(error).context("job queue"))
+        let unavailable = error.is_unavailable();
+        let cause = anyhow::Error::new(error).context("job queue");
+        if unavailable {
+            ApiError::Unavailable(cause)
+        } else {
+            ApiError::Internal(cause)
+        }
     }
 }
 

@@ -80,6 +80,22 @@ pub enum QueueError {
     Encode(#[from] serde_json::Error),
 }
 
+impl QueueError {
+    /// Redis cannot be reached right now (refused, dropped, timed out): worth a retry, not
+    /// a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            QueueError::Redis(error) => {
+                error.is_io_error()
+                    || error.is_timeout()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal()
+            }
+            QueueError::Reply(_) | QueueError::Encode(_) => false,
+        }
+    }
+}
+
 /// One queue: a handle that is cheap to clone (the connection is multiplexed).
 #[derive(Clone)]
 pub struct JobQueue {
