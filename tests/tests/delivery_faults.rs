@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use e2e::postgres_server::PostgresServer;
 use e2e::redis_server::RedisServer;
 use e2e::stack::Stack;
 use e2e::swarm::Swarm;
@@ -47,7 +48,15 @@ impl Chat {
         redis_url: Option<String>,
         worker_env: &[(&str, &str)],
     ) -> Self {
-        let env = TestEnv::postgres().await;
+        Self::start_on(TestEnv::postgres().await, clients, redis_url, worker_env).await
+    }
+
+    async fn start_on(
+        env: TestEnv,
+        clients: usize,
+        redis_url: Option<String>,
+        worker_env: &[(&str, &str)],
+    ) -> Self {
         let db = env.db.connect().await;
         let web_options = WebOptions {
             redis_url: redis_url.clone(),
@@ -235,6 +244,34 @@ async fn redis_restarted_empty_mid_broadcast_leaves_nobody_without_the_message()
 #[tokio::test]
 async fn redis_killed_with_an_aof_mid_broadcast_leaves_nobody_without_the_message() {
     redis_dies_mid_broadcast(RedisServer::start_persistent().await).await;
+}
+
+#[tokio::test]
+async fn postgres_restarted_mid_broadcast_leaves_nobody_without_the_message() {
+    let mut postgres = PostgresServer::start().await;
+    let env = TestEnv::postgres_on(&postgres.admin_url()).await;
+    let mut chat = Chat::start_on(env, CLIENTS, None, &[]).await;
+    let ids = chat.send(MESSAGES).await;
+    let at_stop = chat.wait_for_a_tenth(MESSAGES).await;
+    postgres.stop().await;
+    let total = (CLIENTS * MESSAGES) as u64;
+    assert!(
+        at_stop < total,
+        "PostgreSQL stopped mid-broadcast: {at_stop}/{total}"
+    );
+    // The outage itself: what the processes live through, not a wait for a condition.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    postgres.resume().await;
+    let back = Instant::now();
+    let tally = chat
+        .assert_everyone_got(&ids, Duration::from_secs(120))
+        .await;
+    eprintln!(
+        "PostgreSQL stopped after {at_stop}/{total} copies, back after 2 s: complete {:?} after its return, {tally:?}",
+        back.elapsed()
+    );
+    // Redis kept every delivery record: nobody gets a message twice.
+    assert_eq!(tally.duplicates, 0, "{tally:?}");
 }
 
 #[tokio::test]
