@@ -4,7 +4,7 @@
 //! # Layout
 //! - [`config`]: settings from the environment, one section per binary.
 //! - [`telemetry`]: tracing set-up.
-//! - [`domain`]: values parsed at the edge (connection ids, origins, token codes).
+//! - [`domain`]: values parsed at the edge (connection ids, origins, token codes, users).
 //! - [`entities`]: sea-orm entities of the `migration` crate's tables.
 //! - [`db`]: connection pool for PostgreSQL or SQLite.
 //! - [`queries`]: every database query.

@@ -110,6 +110,10 @@ impl WebApp {
         command
     }
 
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

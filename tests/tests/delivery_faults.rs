@@ -25,6 +25,10 @@ const POST_LATENCY_MS: u64 = 20;
 /// The worker's defaults: broadcast jobs at once × POSTs in flight per job.
 const MOST_POSTS_IN_FLIGHT: usize = 4 * 256;
 
+/// One of these tests at a time: each drives 15,000 POSTs through its own stack, and two at
+/// once starve every other test of the suite on a 2-core machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A chat of `CLIENTS` listeners and one sender, all of one user, on a stack whose
 /// emulator answers each POST after `POST_LATENCY_MS`.
 struct Chat {
@@ -34,6 +38,8 @@ struct Chat {
     swarm: Swarm,
     sender: WsClient,
     sender_token: String,
+    /// Last, so the next test starts only once this one's processes are gone.
+    _turn: tokio::sync::MutexGuard<'static, ()>,
 }
 
 impl Chat {
@@ -57,6 +63,7 @@ impl Chat {
         redis_url: Option<String>,
         worker_env: &[(&str, &str)],
     ) -> Self {
+        let turn = ONE_AT_A_TIME.lock().await;
         let db = env.db.connect().await;
         let web_options = WebOptions {
             redis_url: redis_url.clone(),
@@ -81,6 +88,7 @@ impl Chat {
             swarm,
             sender,
             sender_token,
+            _turn: turn,
         }
     }
 

@@ -44,8 +44,11 @@ pub async fn run(
         Command::Serve => unreachable!("serve is handled by main"),
         Command::User { code, name, image } => {
             let input = UserInput { name, image };
-            validate_user(&code, &input).map_err(|error| anyhow::anyhow!("{:?}", error.alert()))?;
-            let (user, _) = users::upsert(&db, &code, input.name.trim(), input.image).await?;
+            let user = validate_user(&code, &input)
+                .map_err(|error| anyhow::anyhow!("{:?}", error.alert()))?;
+            let image = user.image.map(|image| image.into_string());
+            let (user, _) =
+                users::upsert(&db, user.code.as_str(), user.name.as_str(), image).await?;
             serde_json::json!({"code": user.code, "name": user.name, "image": user.image_path})
         }
         Command::Token { user } => {

@@ -82,13 +82,17 @@ fn status_of(alert: Alert) -> StatusCode {
     use Alert::*;
     match alert {
         ConnectionIdBlank | OriginBlank | RequestInvalidJson | RequestInvalidField
-        | LastIdInvalid | LimitInvalid | UserNameBlank => StatusCode::BAD_REQUEST,
+        | RequestNulCharacter | RequestMalformed | LastIdInvalid | LimitInvalid | UserNameBlank
+        | UserNameInvalid | UserImageInvalid => StatusCode::BAD_REQUEST,
         ConnectionIdInvalid | OriginInvalid | TokenBlank | TokenDifferent | TokenNotFound
         | TokenExpiredStart | TokenExpiredCreated | BodyBlank | BodyTooLong => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
         GatewaySecretInvalid | AdminUnauthorized => StatusCode::UNAUTHORIZED,
         RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+        RequestUriTooLong => StatusCode::URI_TOO_LONG,
+        RequestHeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         RequestUnknownMethod | RequestNotFound | UserNotFound | AdminDisabled
         | ConnectionIdNotFound | ChannelNotSubscribed => StatusCode::NOT_FOUND,
         RequestMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,

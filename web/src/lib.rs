@@ -5,6 +5,7 @@
 //! - `shutdown`: the drain on SIGTERM; `listener`: the acceptor and connections it stops.
 //! - `callbacks`: `$connect`, `$disconnect`, `$default` and its methods.
 //! - `admin`: issuing users and tokens.
+//! - `edge`: reading bodies, and the limits every connection and request is held to.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`.
 //! - [`cli`]: the operator commands.
 //! - `error`, `reply`, `state`: the shared plumbing of handlers.
@@ -12,6 +13,7 @@
 mod admin;
 mod callbacks;
 pub mod cli;
+mod edge;
 mod error;
 mod health;
 mod listener;

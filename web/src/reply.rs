@@ -20,6 +20,14 @@ impl Reply {
         Self { status, body }
     }
 
+    /// The same reply with one more field in its JSON object body.
+    pub fn with_field(mut self, name: &str, value: Value) -> Self {
+        if let Value::Object(body) = &mut self.body {
+            body.insert(name.to_owned(), value);
+        }
+        self
+    }
+
     /// `{"action": .., "success": false, "alert": .., "data": <frame>}`.
     pub fn action_failure(
         status: StatusCode,

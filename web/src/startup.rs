@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::listener::{Connections, DrainingAcceptor};
 use crate::shutdown::{self, Draining, Periods};
 use crate::state::{AppState, Inner};
-use crate::{admin, callbacks, error, health};
+use crate::{admin, callbacks, edge, error, health};
 
 pub struct Application {
     listener: TcpListener,
@@ -77,9 +77,11 @@ impl Application {
             .around(health::record)
             .catch_all_error(move |error| async move { error::framework_error(error, locale) })
             .around(shutdown::close_while_draining)
-            .data(self.state);
+            .with(edge::BodyGuard::new(self.state.web.body_timeout));
         let connections = Connections::default();
         let acceptor = DrainingAcceptor::new(self.listener, connections.clone(), draining.token())?;
+        let acceptor = edge::guard_connections(acceptor, &self.state.web, locale);
+        let app = app.data(self.state);
         // poem's graceful shutdown is never triggered: it would reset requests on their way
         // in. Web stops when `drain_then_stop` is done, dropping the server.
         tokio::select! {

@@ -28,6 +28,12 @@ pub struct WebSettings {
     pub shutdown_grace: Duration,
     /// How long a request waits for a database connection before it is answered 503.
     pub db_acquire_timeout: Duration,
+    /// A request head must be complete this long after its first byte (or after accept).
+    pub header_timeout: Duration,
+    /// A request body must be complete this long after its head.
+    pub body_timeout: Duration,
+    /// A keep-alive connection is closed after this long without a request.
+    pub idle_timeout: Duration,
 }
 
 /// A stored body is broadcast inside a JSON envelope; escaping can grow a character to six
@@ -85,8 +91,15 @@ impl WebSettings {
                 50,
                 60_000,
             )?),
+            header_timeout: secs(env.ranged("HTTP_HEADER_TIMEOUT_SECS", 10, 1, 300)?),
+            body_timeout: secs(env.ranged("HTTP_BODY_TIMEOUT_SECS", 10, 1, 300)?),
+            idle_timeout: secs(env.ranged("HTTP_IDLE_TIMEOUT_SECS", 75, 1, 3_600)?),
         })
     }
+}
+
+fn secs(secs: u64) -> Duration {
+    Duration::from_secs(secs)
 }
 
 #[cfg(test)]
@@ -123,6 +136,9 @@ mod tests {
             ("WEB_DRAIN_SECS", "5s"),
             ("WEB_SHUTDOWN_GRACE_SECS", "-1"),
             ("WEB_DB_ACQUIRE_TIMEOUT_MS", "0"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "0"),
+            ("HTTP_BODY_TIMEOUT_SECS", "1.5"),
+            ("HTTP_IDLE_TIMEOUT_SECS", "-1"),
         ] {
             let error = WebSettings::from_env(&env(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");

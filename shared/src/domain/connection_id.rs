@@ -1,4 +1,10 @@
 //! The API Gateway connection id a callback is about.
+//!
+//! API Gateway's ids are base64-like (`L0SM9cOFvHcCIhw=`). We accept any printable ASCII
+//! without whitespace: `/`, `?`, `#` or `%` are safe because the Management API client
+//! percent-encodes the id into the `@connections/{id}` path. Whitespace, control characters
+//! and non-ASCII text never come from API Gateway; they would end up in logs, the database
+//! and that path, so they are refused.
 
 /// Longest id we store (`ws_tokens.connection_id` is a 255-character column).
 pub const MAX_CONNECTION_ID_CHARS: usize = 255;
@@ -12,9 +18,13 @@ pub enum ConnectionIdError {
     Blank,
     #[error("connection id is longer than {MAX_CONNECTION_ID_CHARS} characters")]
     TooLong,
+    #[error("connection id contains whitespace, a control character or non-ASCII text")]
+    BadCharacter,
 }
 
 impl ConnectionId {
+    /// Surrounding whitespace is not part of a header value (RFC 9110 §5.5) and is dropped;
+    /// anything else outside printable ASCII is refused.
     pub fn parse(raw: &str) -> Result<Self, ConnectionIdError> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
@@ -22,6 +32,9 @@ impl ConnectionId {
         }
         if trimmed.chars().count() > MAX_CONNECTION_ID_CHARS {
             return Err(ConnectionIdError::TooLong);
+        }
+        if !trimmed.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(ConnectionIdError::BadCharacter);
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -44,6 +57,7 @@ mod tests {
     #[test]
     fn blank_and_overlong_are_refused() {
         assert_eq!(ConnectionId::parse("  "), Err(ConnectionIdError::Blank));
+        assert_eq!(ConnectionId::parse("\t"), Err(ConnectionIdError::Blank));
         assert_eq!(
             ConnectionId::parse(&"a".repeat(256)),
             Err(ConnectionIdError::TooLong)
@@ -59,5 +73,26 @@ mod tests {
             ConnectionId::parse("L0SM9cOFvHcCIhw=").unwrap().as_str(),
             "L0SM9cOFvHcCIhw="
         );
+    }
+
+    #[test]
+    fn whitespace_control_characters_and_non_ascii_inside_are_refused() {
+        for raw in [
+            "a\tb", "a b", "a\nb", "a\rb", "a\0b", "a\x7fb", "a\x1bb", "aあb", "a\u{a0}b",
+        ] {
+            assert_eq!(
+                ConnectionId::parse(raw),
+                Err(ConnectionIdError::BadCharacter),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn path_characters_and_surrounding_whitespace_are_fine() {
+        for raw in ["a/b", "a?b", "a#b", "a%2Fb", "ab+/cd==", "x-y_z.~!"] {
+            assert_eq!(ConnectionId::parse(raw).unwrap().as_str(), raw);
+        }
+        assert_eq!(ConnectionId::parse(" abc= \t").unwrap().as_str(), "abc=");
     }
 }

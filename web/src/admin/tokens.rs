@@ -6,10 +6,12 @@ use poem::web::Data;
 use poem::{Body, Request, handler};
 use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
+use shared::domain::UserCode;
 use shared::i18n::Alert;
 use shared::queries::{tokens, users};
 
-use super::bearer;
+use super::{MAX_ADMIN_BODY_BYTES, bearer};
+use crate::edge;
 use crate::error::ApiError;
 use crate::reply::Reply;
 use crate::state::AppState;
@@ -40,11 +42,12 @@ pub async fn issue(
 ) -> Result<TokenIssued, ApiError> {
     let user = match user_code {
         None => None,
-        Some(code) => Some(
-            users::find_by_code(db, code)
-                .await?
-                .ok_or(ApiError::Client(Alert::UserNotFound))?,
-        ),
+        Some(code) => {
+            let code =
+                UserCode::parse(code).map_err(|_| ApiError::Client(Alert::RequestInvalidField))?;
+            let user = users::find_by_code(db, code.as_str()).await?;
+            Some(user.ok_or(ApiError::Client(Alert::UserNotFound))?)
+        }
     };
     let token = tokens::issue(db, user.as_ref().map(|user| user.id)).await?;
     Ok(TokenIssued {
@@ -66,10 +69,7 @@ pub async fn post_token(request: &Request, body: Body, Data(state): Data<&AppSta
 
 async fn run(request: &Request, body: Body, state: &AppState) -> Result<Reply, ApiError> {
     bearer::check(request, state)?;
-    let bytes = body
-        .into_bytes_limit(16 * 1024)
-        .await
-        .map_err(|_| ApiError::Client(Alert::RequestTooLarge))?;
+    let bytes = edge::read_body(body, MAX_ADMIN_BODY_BYTES).await?;
     let input: TokenRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
         TokenRequest { user_code: None }
     } else {

@@ -5,10 +5,12 @@ use poem::web::{Data, Path};
 use poem::{Body, Request, handler};
 use serde::Deserialize;
 use serde_json::json;
+use shared::domain::{ImagePath, UserCode, UserInputError, UserName};
 use shared::i18n::Alert;
 use shared::queries::users;
 
-use super::bearer;
+use super::{MAX_ADMIN_BODY_BYTES, bearer};
+use crate::edge;
 use crate::error::ApiError;
 use crate::reply::Reply;
 use crate::state::AppState;
@@ -21,22 +23,28 @@ pub struct UserInput {
     pub image: Option<String>,
 }
 
-/// A user code becomes part of a channel name (`user_channel_<code>`): keep it plain.
-pub fn validate_user(code: &str, input: &UserInput) -> Result<(), ApiError> {
-    let code_ok = (1..=64).contains(&code.len())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !code_ok {
-        return Err(ApiError::Client(Alert::RequestInvalidField));
-    }
-    if input.name.trim().is_empty() || input.name.chars().count() > 255 {
-        return Err(ApiError::Client(Alert::UserNameBlank));
-    }
-    if input.image.as_ref().is_some_and(|image| image.len() > 1024) {
-        return Err(ApiError::Client(Alert::RequestInvalidField));
-    }
-    Ok(())
+/// A user as the admin API and the CLI accept it, parsed by the domain types.
+#[derive(Debug)]
+pub struct ValidUser {
+    pub code: UserCode,
+    pub name: UserName,
+    pub image: Option<ImagePath>,
+}
+
+pub fn validate_user(code: &str, input: &UserInput) -> Result<ValidUser, ApiError> {
+    let parsed = UserCode::parse(code).and_then(|code| {
+        let name = UserName::parse(&input.name)?;
+        let image = input.image.as_deref().map(ImagePath::parse).transpose()?;
+        Ok(ValidUser { code, name, image })
+    });
+    parsed.map_err(|error| {
+        ApiError::Client(match error {
+            UserInputError::Code => Alert::RequestInvalidField,
+            UserInputError::NameBlank => Alert::UserNameBlank,
+            UserInputError::Name => Alert::UserNameInvalid,
+            UserInputError::Image => Alert::UserImageInvalid,
+        })
+    })
 }
 
 #[handler]
@@ -59,14 +67,13 @@ async fn run(
     state: &AppState,
 ) -> Result<Reply, ApiError> {
     bearer::check(request, state)?;
-    let bytes = body
-        .into_bytes_limit(16 * 1024)
-        .await
-        .map_err(|_| ApiError::Client(Alert::RequestTooLarge))?;
+    let bytes = edge::read_body(body, MAX_ADMIN_BODY_BYTES).await?;
     let input: UserInput =
         serde_json::from_slice(&bytes).map_err(|_| ApiError::Client(Alert::RequestInvalidJson))?;
-    validate_user(code, &input)?;
-    let (user, created) = users::upsert(&state.db, code, input.name.trim(), input.image).await?;
+    let user = validate_user(code, &input)?;
+    let image = user.image.map(ImagePath::into_string);
+    let (user, created) =
+        users::upsert(&state.db, user.code.as_str(), user.name.as_str(), image).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

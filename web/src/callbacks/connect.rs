@@ -17,6 +17,8 @@ pub async fn connect(request: &Request, Data(state): Data<&AppState>) -> Reply {
             tracing::info!(%connection_id, "connected");
             Reply::ok(json!({"action": "connect", "success": true}))
         }
-        Err(error) => error.into_reply(state.common.locale),
+        Err(error) => error
+            .into_reply(state.common.locale)
+            .with_field("action", json!("connect")),
     }
 }

@@ -16,7 +16,9 @@ use crate::state::AppState;
 pub async fn disconnect(request: &Request, Data(state): Data<&AppState>) -> Reply {
     match run(request, state).await {
         Ok(reply) => reply,
-        Err(error) => error.into_reply(state.common.locale),
+        Err(error) => error
+            .into_reply(state.common.locale)
+            .with_field("action", json!("disconnect")),
     }
 }
 

@@ -36,7 +36,9 @@ pub fn connection_id(request: &Request, state: &AppState) -> Result<ConnectionId
         .unwrap_or("");
     ConnectionId::parse(raw).map_err(|error| match error {
         ConnectionIdError::Blank => ApiError::Client(Alert::ConnectionIdBlank),
-        ConnectionIdError::TooLong => ApiError::Client(Alert::ConnectionIdInvalid),
+        ConnectionIdError::TooLong | ConnectionIdError::BadCharacter => {
+            ApiError::Client(Alert::ConnectionIdInvalid)
+        }
     })
 }
 

@@ -34,7 +34,7 @@ pub async fn run(state: &AppState, auth: &Authenticated, frame: &Frame) -> Resul
         return fail(StatusCode::OK, Alert::ChannelNotSubscribed);
     };
     let body = match frame.string("body") {
-        Err(_) => return fail(StatusCode::UNPROCESSABLE_ENTITY, Alert::BodyBlank),
+        Err(error) => return fail(StatusCode::UNPROCESSABLE_ENTITY, error.alert()),
         Ok(body) => body.unwrap_or(""),
     };
     if body.trim().is_empty() {
