@@ -4,6 +4,7 @@
 //! - `m20261125_000001_create_users`: public user identities.
 //! - `m20261125_000002_create_ws_tokens`: tokens and the connection each is bound to.
 //! - `m20261125_000003_create_messages`: stored chat messages.
+//! - `m20261126_000004_create_pending_broadcasts`: the outbox of broadcasts not yet finished.
 //!
 //! Applied migrations are never edited; change the schema with a new file.
 
@@ -12,6 +13,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_users;
 mod m20261125_000002_create_ws_tokens;
 mod m20261125_000003_create_messages;
+mod m20261126_000004_create_pending_broadcasts;
 
 pub struct Migrator;
 
@@ -22,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_users::Migration),
             Box::new(m20261125_000002_create_ws_tokens::Migration),
             Box::new(m20261125_000003_create_messages::Migration),
+            Box::new(m20261126_000004_create_pending_broadcasts::Migration),
         ]
     }
 }

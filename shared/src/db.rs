@@ -1,30 +1,180 @@
-//! Database connection pool for PostgreSQL or the embedded SQLite file.
+//! Database connection pool for PostgreSQL or the embedded SQLite file, waiting for
+//! PostgreSQL at start-up, and telling an unreachable database from a failed query.
 
 use std::time::Duration;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};
+use sea_orm::sqlx;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr};
 
-/// Connects with settings that suit both engines. SQLite gets WAL and a busy timeout, so
-/// web and worker processes can share one file.
+/// How long the operator commands and tests wait for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pauses between attempts while waiting for PostgreSQL: doubling from the first to the last.
+const WAIT_PAUSES: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(2));
+/// How long the connection that finds out why the database is unreachable may take.
+const DIAGNOSIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Connects now, or fails: for the operator commands and tests.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url, ACQUIRE_TIMEOUT)).await
+}
+
+/// A pool that opens its PostgreSQL connections when they are needed, so a process starts
+/// while PostgreSQL is down; a request then fails after `acquire_timeout` with an error
+/// that [`is_unavailable`] recognizes. SQLite is opened at once: a file that cannot be
+/// opened is a configuration error, not an outage.
+pub async fn connect_lazy(
+    url: &str,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url, acquire_timeout);
+    options.connect_lazy(!is_sqlite(url));
+    Database::connect(options).await
+}
+
+/// Settings that suit both engines. SQLite gets WAL and a busy timeout, so web and worker
+/// processes can share one file.
+fn options(url: &str, acquire_timeout: Duration) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
-        .max_connections(if url.starts_with("sqlite:") { 8 } else { 20 })
+        .connect_timeout(acquire_timeout)
+        .acquire_timeout(acquire_timeout)
+        .max_connections(if is_sqlite(url) { 8 } else { 20 })
         .min_connections(1)
         .map_sqlx_sqlite_opts(|opts| {
-            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
                 .create_if_missing(true)
         });
-    Database::connect(options).await
+    options
+}
+
+fn is_sqlite(url: &str) -> bool {
+    url.starts_with("sqlite:")
 }
 
 /// A cheap round trip, for readiness checks.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Returns once the database answers, logging every failed attempt and the pause before the
+/// next one. `url` is only shown as its host, port and database (never its password).
+pub async fn wait_until_reachable(db: &DatabaseConnection, url: &str) {
+    let server = server_of(url);
+    let mut pause = WAIT_PAUSES.0;
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        match ping(db).await {
+            Ok(()) if attempts == 1 => return,
+            Ok(()) => {
+                tracing::info!(%server, attempts, "the database is reachable");
+                return;
+            }
+            Err(error) => {
+                let reason = why_unreachable(url)
+                    .await
+                    .unwrap_or_else(|| error.to_string());
+                tracing::warn!(%server, attempt = attempts, retry_in = ?pause, %reason,
+                    "the database is unreachable; waiting for it");
+            }
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(WAIT_PAUSES.1);
+    }
+}
+
+/// What a connection of its own to a PostgreSQL `url` fails with: the pool only says that
+/// it timed out, this says why (refused, unknown host, wrong password).
+async fn why_unreachable(url: &str) -> Option<String> {
+    use sqlx::Connection;
+    if is_sqlite(url) {
+        return None;
+    }
+    let attempt = sqlx::postgres::PgConnection::connect(url);
+    match tokio::time::timeout(DIAGNOSIS_TIMEOUT, attempt).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            None
+        }
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(_) => Some(format!("no connection within {DIAGNOSIS_TIMEOUT:?}")),
+    }
+}
+
+/// `host:port/database` of a PostgreSQL URL, the path of a SQLite one.
+fn server_of(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(parsed) if !is_sqlite(url) => format!(
+            "{}:{}{}",
+            parsed.host_str().unwrap_or(""),
+            parsed.port().unwrap_or(5432),
+            parsed.path()
+        ),
+        _ => url.split('?').next().unwrap_or("").to_owned(),
+    }
+}
+
+/// Whether `error` means the database cannot be reached right now (no connection within the
+/// acquire timeout, a connection lost, the server shutting down or refusing connections), as
+/// opposed to a statement that failed (a constraint, a type, a bug). The first is worth a 503
+/// and a retry; the second is not.
+pub fn is_unavailable(error: &DbErr) -> bool {
+    let runtime = match error {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return false,
+    };
+    let RuntimeErr::SqlxError(error) = runtime else {
+        return false;
+    };
+    match error.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's class 08 (connection exception), and 57P01..57P03: the server is
+        // shutting down or not accepting connections yet.
+        sqlx::Error::Database(error) => error.code().is_some_and(|code| {
+            code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code.as_ref())
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_server_is_shown_without_credentials() {
+        assert_eq!(
+            server_of("postgres://app:secret@db.internal:6432/wsgw?sslmode=require"),
+            "db.internal:6432/wsgw"
+        );
+        assert_eq!(server_of("postgres://db/wsgw"), "db:5432/wsgw");
+        assert_eq!(
+            server_of("sqlite://wsgw-dev.sqlite3?mode=rwc"),
+            "sqlite://wsgw-dev.sqlite3"
+        );
+    }
+
+    #[test]
+    fn outages_are_told_from_failed_statements() {
+        use sea_orm::ConnAcquireErr;
+        assert!(is_unavailable(&DbErr::ConnectionAcquire(
+            ConnAcquireErr::Timeout
+        )));
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let refused = RuntimeErr::SqlxError(sqlx::Error::Io(refused).into());
+        assert!(is_unavailable(&DbErr::Conn(refused)));
+        let missing = RuntimeErr::SqlxError(sqlx::Error::RowNotFound.into());
+        assert!(!is_unavailable(&DbErr::Query(missing)));
+        assert!(!is_unavailable(&DbErr::RecordNotFound("user".into())));
+    }
 }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::entities::messages;
 use crate::queue::{Job, QueueName};
+use crate::{ALL_CHANNEL, USER_CHANNEL};
 
 /// Delivers a stored message to its channel's connections (and interop subscribers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +20,24 @@ pub struct BroadcastJob {
     pub token_range: Option<TokenRange>,
 }
 
+impl BroadcastJob {
+    /// The whole broadcast of a stored message; everything it needs is on the message row.
+    pub fn for_message(message: &messages::Model) -> Self {
+        let channel = if message.channel == ALL_CHANNEL {
+            ALL_CHANNEL
+        } else {
+            USER_CHANNEL
+        };
+        Self {
+            message_id: message.id,
+            sender_user_id: message.user_id,
+            channel: channel.to_owned(),
+            real_channel: message.channel.clone(),
+            token_range: None,
+        }
+    }
+}
+
 /// Token ids `first..=last` of a broadcast's audience.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRange {
@@ -28,6 +48,12 @@ pub struct TokenRange {
 impl Job for BroadcastJob {
     const NAME: &'static str = "BroadcastJob";
     const QUEUE: QueueName = QueueName::Default;
+
+    /// Every part of one message's broadcast is one group: the outbox entry is finished
+    /// when the group is, and re-enqueued only while no job of it is live.
+    fn group(&self) -> Option<String> {
+        Some(self.message_id.to_string())
+    }
 }
 
 /// Closes a connection through the Management API (after a refused authentication).

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-use shared::queue::{ClaimPolicy, Job, JobQueue, QueueName, redis_connection};
+use shared::queue::{Acked, ClaimPolicy, Job, JobQueue, QueueName, redis_connection};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Ping {
@@ -18,7 +18,7 @@ impl Job for Ping {
 
 struct Fixture {
     queue: JobQueue,
-    redis: redis::aio::ConnectionManager,
+    redis: shared::queue::RedisConnection,
     prefix: String,
 }
 
@@ -82,7 +82,7 @@ async fn jobs_run_in_order_and_finished_ones_are_capped() {
         let envelope: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
         assert_eq!(envelope["job"], "Ping");
         seen.push(envelope["args"]["n"].as_u64().unwrap());
-        assert!(f.queue.ack(&job, 3).await.unwrap());
+        assert_eq!(f.queue.ack(&job, 3).await.unwrap(), Acked::Done);
     }
     assert_eq!(seen, (0..10).collect::<Vec<_>>());
     let counts = f.queue.counts().await.unwrap();
@@ -119,7 +119,7 @@ async fn twenty_thousand_due_jobs_are_promoted_in_chunks_without_error() {
             break;
         }
         for job in &batch {
-            assert!(f.queue.ack(job, 0).await.unwrap());
+            assert_eq!(f.queue.ack(job, 0).await.unwrap(), Acked::Done);
         }
         claimed += batch.len();
     }
@@ -157,8 +157,8 @@ async fn an_expired_lease_hands_the_job_to_the_next_claim() {
     assert_eq!(recovered.id, lost.id);
     assert_eq!(recovered.attempts, 2);
     // The dead worker's late acknowledgement no longer counts.
-    assert!(!f.queue.ack(&lost, 10).await.unwrap());
-    assert!(f.queue.ack(&recovered, 10).await.unwrap());
+    assert_eq!(f.queue.ack(&lost, 10).await.unwrap(), Acked::LeaseLost);
+    assert_eq!(f.queue.ack(&recovered, 10).await.unwrap(), Acked::Done);
 }
 
 #[tokio::test]
@@ -328,5 +328,153 @@ async fn delayed_jobs_wait_until_due() {
     assert_eq!(
         f.queue.claim(1, "w:2", &policy(5_000)).await.unwrap().len(),
         1
+    );
+}
+
+/// A job of a group, like the parts of one message's broadcast.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct Part {
+    group: u32,
+    part: u32,
+}
+
+impl Job for Part {
+    const NAME: &'static str = "Part";
+    const QUEUE: QueueName = QueueName::Default;
+
+    fn group(&self) -> Option<String> {
+        Some(self.group.to_string())
+    }
+}
+
+#[tokio::test]
+async fn a_group_finishes_with_the_ack_of_its_last_live_job() {
+    let f = Fixture::new();
+    let parts: Vec<Part> = (0..3).map(|part| Part { group: 7, part }).collect();
+    f.queue.push_bulk(&parts).await.unwrap();
+    let claimed = f.queue.claim(3, "w:1", &policy(5_000)).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    assert_eq!(f.queue.ack(&claimed[0], 0).await.unwrap(), Acked::Done);
+    assert_eq!(f.queue.ack(&claimed[1], 0).await.unwrap(), Acked::Done);
+    assert_eq!(
+        f.queue.ack(&claimed[2], 0).await.unwrap(),
+        Acked::GroupFinished("7".into())
+    );
+    // Nothing of the group is left behind.
+    let mut redis = f.redis.clone();
+    let groups: usize = redis.hlen(&f.queue.keys().groups).await.unwrap();
+    let sizes: usize = redis.hlen(&f.queue.keys().group_sizes).await.unwrap();
+    assert_eq!((groups, sizes), (0, 0));
+}
+
+#[tokio::test]
+async fn a_conditional_push_skips_a_live_group_and_takes_a_finished_one() {
+    let f = Fixture::new();
+    let first = f
+        .queue
+        .push_unless_live(&[Part { group: 1, part: 0 }, Part { group: 2, part: 0 }])
+        .await
+        .unwrap();
+    assert!(first.iter().all(Option::is_some), "{first:?}");
+    // Group 1 waiting, group 2 running, group 3 never seen: only 3 is pushed.
+    let running = f.queue.claim(1, "w:1", &policy(5_000)).await.unwrap();
+    let again = f
+        .queue
+        .push_unless_live(&[
+            Part { group: 1, part: 1 },
+            Part { group: 2, part: 1 },
+            Part { group: 3, part: 0 },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(Option::is_some).collect::<Vec<_>>(),
+        [false, false, true]
+    );
+    // Once a group finished, it may be pushed again (the outbox's next attempt).
+    let finished = f.queue.ack(&running[0], 0).await.unwrap();
+    let group = match finished {
+        Acked::GroupFinished(group) => group,
+        other => panic!("expected the group to finish: {other:?}"),
+    };
+    let group: u32 = group.parse().unwrap();
+    let retried = f
+        .queue
+        .push_unless_live(&[Part { group, part: 9 }])
+        .await
+        .unwrap();
+    assert!(retried[0].is_some());
+}
+
+#[tokio::test]
+async fn a_dead_job_keeps_its_group_live_until_retried_and_done() {
+    let f = Fixture::new();
+    f.queue
+        .push(&Part { group: 5, part: 0 }, Duration::ZERO)
+        .await
+        .unwrap();
+    let job = f
+        .queue
+        .claim(1, "w:1", &policy(5_000))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(f.queue.bury(&job, "boom", 10).await.unwrap());
+    let skipped = f
+        .queue
+        .push_unless_live(&[Part { group: 5, part: 1 }])
+        .await
+        .unwrap();
+    assert!(skipped[0].is_none(), "a dead job is still owed");
+    assert!(f.queue.retry_dead(&job.id).await.unwrap());
+    let job = f
+        .queue
+        .claim(1, "w:2", &policy(5_000))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(
+        f.queue.ack(&job, 0).await.unwrap(),
+        Acked::GroupFinished("5".into())
+    );
+}
+
+#[tokio::test]
+async fn a_dead_job_dropped_by_retention_leaves_its_group() {
+    let f = Fixture::new();
+    // Retention 1: burying the second job drops one of the two (the older, or either when
+    // both died in the same millisecond), whose group then has no live job.
+    for group in [1, 2] {
+        f.queue
+            .push(&Part { group, part: 0 }, Duration::ZERO)
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        let job = f
+            .queue
+            .claim(1, "w:1", &policy(5_000))
+            .await
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert!(f.queue.bury(&job, "boom", 1).await.unwrap());
+    }
+    let pushed = f
+        .queue
+        .push_unless_live(&[Part { group: 1, part: 1 }, Part { group: 2, part: 1 }])
+        .await
+        .unwrap();
+    let dead = f.queue.dead_ids(10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let kept: serde_json::Value =
+        serde_json::from_str(&f.queue.show(&dead[0]).await.unwrap().unwrap()).unwrap();
+    let kept_group = kept["args"]["group"].as_u64().unwrap();
+    let expected: Vec<bool> = [1, 2].iter().map(|group| *group != kept_group).collect();
+    assert_eq!(
+        pushed.iter().map(Option::is_some).collect::<Vec<_>>(),
+        expected
     );
 }

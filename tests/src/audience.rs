@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use shared::domain::ConnectionId;
 use shared::entities::users;
 use shared::jobs::{BroadcastJob, DeleteConnectionJob};
-use shared::queries::{messages, tokens, user_channel, users as user_queries};
+use shared::queries::{outbox, tokens, user_channel, users as user_queries};
 use shared::queue::{Queues, redis_connection};
 
 use crate::TestEnv;
@@ -57,7 +57,7 @@ pub fn queues(env: &TestEnv) -> Queues {
     Queues::new(redis, env.redis.prefix())
 }
 
-/// Stores a message from `sender` and enqueues its broadcast; `channel` is what a client
+/// Stores a message from `sender` and enqueues its broadcast, as `send_message` does; `channel` is what a client
 /// sends (`all_channel` or `user_channel`). Returns the message id.
 pub async fn broadcast(
     env: &TestEnv,
@@ -70,18 +70,11 @@ pub async fn broadcast(
         "user_channel" => user_channel(&sender.code),
         other => other.to_owned(),
     };
-    let message = messages::create(db, &real_channel, body, sender.id)
+    let message = outbox::store_message(db, &real_channel, body, sender.id)
         .await
         .expect("store a message");
-    let job = BroadcastJob {
-        message_id: message.id,
-        sender_user_id: sender.id,
-        channel: channel.to_owned(),
-        real_channel,
-        token_range: None,
-    };
     queues(env)
-        .enqueue(&job, Duration::ZERO)
+        .enqueue_unless_live(&BroadcastJob::for_message(&message))
         .await
         .expect("enqueue");
     message.id

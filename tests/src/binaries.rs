@@ -104,11 +104,34 @@ fn workspace_root() -> &'static Path {
         .expect("the tests crate is inside the workspace")
 }
 
+fn set_by_cargo_for_this_package(name: &str) -> bool {
+    const EXACT: [&str; 8] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_CRATE_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_BIN_NAME",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    EXACT.contains(&name) || name.starts_with("CARGO_PKG_") || name.starts_with("CARGO_BIN_EXE_")
+}
+
 fn cargo_build(layout: &Layout, selection: &[&str]) -> Result<(), String> {
     let cargo = std::env::var_os("CARGO")
         .or_else(|| option_env!("CARGO").map(Into::into))
         .unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
+    // Cargo gives this test process the variables of *its* package (CARGO_MANIFEST_DIR,
+    // CARGO_PKG_*, …). Passed on, they reach every build script of the nested build, and
+    // those that watch them (ring's does) rerun: the next `cargo test` then rebuilds ~26
+    // crates. Without them, the nested build sees what a plain `cargo build` sees.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(set_by_cargo_for_this_package) {
+            command.env_remove(&name);
+        }
+    }
     command
         .current_dir(workspace_root())
         .arg("build")

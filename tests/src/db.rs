@@ -20,8 +20,15 @@ pub enum Engine {
 }
 
 enum Owned {
-    Postgres { admin_url: String, name: String },
-    Sqlite { _dir: tempfile::TempDir },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// A database on a server of the test's own: it goes with the server.
+    OnOwnServer,
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
 }
 
 pub struct TestDb {
@@ -34,8 +41,32 @@ impl TestDb {
     pub async fn postgres() -> Self {
         let admin_url =
             std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+        let (url, name) = Self::create(&admin_url).await;
+        // Built before migrating, so the database is dropped even if migrating panics.
+        let db = Self {
+            url,
+            owned: Owned::Postgres { admin_url, name },
+        };
+        db.migrate().await;
+        db
+    }
+
+    /// A migrated database on a [`PostgresServer`](crate::postgres_server::PostgresServer)
+    /// of the test's own (`admin_url`); it is not dropped, the server's directory goes.
+    pub async fn postgres_on(admin_url: &str) -> Self {
+        let (url, _) = Self::create(admin_url).await;
+        let db = Self {
+            url,
+            owned: Owned::OnOwnServer,
+        };
+        db.migrate().await;
+        db
+    }
+
+    /// Creates `wsgw_t_<uuid>` on the server of `admin_url`; its URL and name.
+    async fn create(admin_url: &str) -> (String, String) {
         let name = format!("wsgw_t_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(&admin_url).await.unwrap_or_else(|error| {
+        let admin = Database::connect(admin_url).await.unwrap_or_else(|error| {
             panic!("cannot connect to TEST_POSTGRES_URL {admin_url}: {error}")
         });
         admin
@@ -43,15 +74,9 @@ impl TestDb {
             .await
             .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
         let _ = admin.close().await;
-        let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
+        let mut url = url::Url::parse(admin_url).expect("TEST_POSTGRES_URL is a URL");
         url.set_path(&format!("/{name}"));
-        // Built before migrating, so the database is dropped even if migrating panics.
-        let db = Self {
-            url: url.to_string(),
-            owned: Owned::Postgres { admin_url, name },
-        };
-        db.migrate().await;
-        db
+        (url.to_string(), name)
     }
 
     /// A SQLite file in a temporary directory, migrated.
@@ -75,7 +100,7 @@ impl TestDb {
 
     pub fn engine(&self) -> Engine {
         match self.owned {
-            Owned::Postgres { .. } => Engine::Postgres,
+            Owned::Postgres { .. } | Owned::OnOwnServer => Engine::Postgres,
             Owned::Sqlite { .. } => Engine::Sqlite,
         }
     }

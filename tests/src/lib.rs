@@ -12,7 +12,10 @@
 //!   `created_at`, soft-deleted messages) and snapshots that prove nothing was written.
 //! - [`raw_http`]: HTTP/1.1 on a bare socket, for broken heads and stalling clients.
 //! - [`redis`]: [`RedisNamespace`], a `QUEUE_PREFIX` of its own, and readers of its queues.
+//! - [`redis_server`], [`postgres_server`]: a Redis or PostgreSQL server of one test, which it
+//!   can stop and start (outages).
 //! - [`web`]: [`WebApp`], the spawned `web` binary and its HTTP helpers.
+//! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -31,11 +34,13 @@ pub mod db;
 pub mod emulator;
 pub mod fake_management;
 pub mod fixtures;
+pub mod postgres_server;
 pub mod process;
 pub mod raw_http;
 pub mod redis;
 pub mod redis_server;
 pub mod stack;
+pub mod swarm;
 pub mod wait;
 pub mod web;
 pub mod worker;
@@ -63,6 +68,12 @@ impl TestEnv {
     /// A fresh PostgreSQL database (`TEST_POSTGRES_URL`) and Redis namespace (`TEST_REDIS_URL`).
     pub async fn postgres() -> Self {
         Self::with_db(TestDb::postgres().await)
+    }
+
+    /// A fresh database on a PostgreSQL server of the test's own (see
+    /// [`postgres_server`]) and a Redis namespace.
+    pub async fn postgres_on(admin_url: &str) -> Self {
+        Self::with_db(TestDb::postgres_on(admin_url).await)
     }
 
     /// A fresh SQLite file and Redis namespace.

@@ -114,29 +114,10 @@ impl Service {
     /// output when the process exits first or `READY_TIMEOUT` passes.
     pub async fn start<T>(
         name: &str,
-        mut command: Command,
+        command: Command,
         ready: impl Fn(&str) -> Option<T>,
     ) -> (Self, T) {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot spawn {name}: {error}"));
-        let logs = match command.as_std().get_current_dir() {
-            Some(dir) => Logs::with_transcript_in(dir, name),
-            None => Logs::default(),
-        };
-        let (stdout_tx, mut stdout_rx) = mpsc::unbounded_channel();
-        drain(child.stdout.take(), "out", logs.clone(), Some(stdout_tx));
-        drain(child.stderr.take(), "err", logs.clone(), None);
-        let service = Self {
-            name: name.to_owned(),
-            child,
-            logs,
-        };
+        let (service, mut stdout_rx) = Self::spawn_with_stdout(name, command);
         let found = tokio::time::timeout(READY_TIMEOUT, async {
             while let Some(line) = stdout_rx.recv().await {
                 if let Some(found) = ready(&line) {
@@ -151,6 +132,39 @@ impl Service {
             Ok(None) => service.fail("exited before it was ready"),
             Err(_) => service.fail(&format!("was not ready within {READY_TIMEOUT:?}")),
         }
+    }
+
+    /// Spawns `command` without waiting for anything: for a binary that is expected to
+    /// wait (say, for a database that is down). Watch it through [`Service::logs`].
+    pub fn spawn(name: &str, command: Command) -> Self {
+        Self::spawn_with_stdout(name, command).0
+    }
+
+    fn spawn_with_stdout(
+        name: &str,
+        mut command: Command,
+    ) -> (Self, mpsc::UnboundedReceiver<String>) {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot spawn {name}: {error}"));
+        let logs = match command.as_std().get_current_dir() {
+            Some(dir) => Logs::with_transcript_in(dir, name),
+            None => Logs::default(),
+        };
+        let (stdout_tx, stdout_rx) = mpsc::unbounded_channel();
+        drain(child.stdout.take(), "out", logs.clone(), Some(stdout_tx));
+        drain(child.stderr.take(), "err", logs.clone(), None);
+        let service = Self {
+            name: name.to_owned(),
+            child,
+            logs,
+        };
+        (service, stdout_rx)
     }
 
     fn fail(mut self, why: &str) -> ! {

@@ -11,15 +11,36 @@ use crate::wait_until;
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
+    /// Set for a server that keeps an append-only file here, fsynced on every write.
+    aof_dir: Option<tempfile::TempDir>,
 }
 
 impl RedisServer {
+    /// A server that keeps nothing: a restart comes back empty.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// A server with `appendonly yes` and `appendfsync always`, as production should run
+    /// the queue: a restart, even after SIGKILL, comes back with every acknowledged write.
+    pub async fn start_persistent() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("wsgw-redis-aof-")
+            .tempdir()
+            .expect("a directory for the AOF");
+        Self::start_with(Some(dir)).await
+    }
+
+    async fn start_with(aof_dir: Option<tempfile::TempDir>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let mut server = Self { port, child: None };
+        let mut server = Self {
+            port,
+            child: None,
+            aof_dir,
+        };
         server.restart().await;
         server
     }
@@ -35,19 +56,23 @@ impl RedisServer {
         }
     }
 
-    /// Starts it again on the same port, empty.
+    /// Starts it again on the same port: empty, or from its AOF when persistent.
     pub async fn restart(&mut self) {
         self.kill().await;
-        let child = Command::new("redis-server")
+        let mut command = Command::new("redis-server");
+        command
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                &std::env::temp_dir().to_string_lossy(),
-            ])
+            .args(["--save", ""]);
+        match &self.aof_dir {
+            Some(dir) => command
+                .args(["--appendonly", "yes", "--appendfsync", "always"])
+                .arg("--dir")
+                .arg(dir.path()),
+            None => command
+                .args(["--appendonly", "no", "--dir"])
+                .arg(std::env::temp_dir()),
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)

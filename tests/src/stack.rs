@@ -38,6 +38,19 @@ impl Stack {
             .expect("the allowed origin connects")
     }
 
+    /// A client connected with the allowed origin and authenticated with `token`.
+    pub async fn authenticated_client(&self, token: &str) -> WsClient {
+        let mut client = self.client().await;
+        let reply = client
+            .request(
+                &serde_json::json!({"method": "auth_request", "token": token}),
+                "auth_result",
+            )
+            .await;
+        assert_eq!(reply["success"], true, "{reply}");
+        client
+    }
+
     pub async fn connect(&self, origin: Option<&str>) -> Result<WsClient, Ended> {
         WsClient::connect(&self.emulator.ws_url(), origin).await
     }

@@ -46,6 +46,14 @@ impl WorkerProcess {
         Self { service }
     }
 
+    /// Spawns `worker` without waiting for its start-up line (it may be waiting for
+    /// PostgreSQL or Redis); see [`WorkerProcess::logs`].
+    pub fn launch(env: &TestEnv, options: &WorkerOptions) -> Self {
+        Self {
+            service: Service::spawn("worker", Self::command(env, options)),
+        }
+    }
+
     pub fn command(env: &TestEnv, options: &WorkerOptions) -> Command {
         let mut command = clean_command(&binary("worker"), env.scratch_dir());
         command

@@ -21,10 +21,11 @@ const DATABASE_PASSWORD: &str = "wsgwTestDatabasePassw0rd";
 #[tokio::test]
 async fn no_token_or_key_reaches_any_log_line_at_trace() {
     let env = TestEnv::postgres().await;
-    let database_url = env
-        .db
-        .url()
-        .replacen("://postgres@", &format!("://postgres:{DATABASE_PASSWORD}@"), 1);
+    let database_url = env.db.url().replacen(
+        "://postgres@",
+        &format!("://postgres:{DATABASE_PASSWORD}@"),
+        1,
+    );
     assert!(database_url.contains(DATABASE_PASSWORD), "{database_url}");
     let web_options = WebOptions {
         gateway_secret: Some(GATEWAY_SECRET.to_owned()),

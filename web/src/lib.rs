@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //! - [`startup`]: `Application::build` binds and wires; `run_until` serves until shutdown.
+//! - `shutdown`: the drain on SIGTERM; `listener`: the acceptor and connections it stops.
 //! - `callbacks`: `$connect`, `$disconnect`, `$default` and its methods.
 //! - `admin`: issuing users and tokens.
 //! - `edge`: reading bodies, and the limits every connection and request is held to.
@@ -15,7 +16,9 @@ pub mod cli;
 mod edge;
 mod error;
 mod health;
+mod listener;
 mod reply;
+mod shutdown;
 pub mod startup;
 mod state;
 

@@ -42,7 +42,9 @@ async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
     tracing::info!(%addr, "web listening");
     app.run_until(async {
         shared::shutdown::signal().await;
-        tracing::info!("shutdown requested; draining requests");
+        tracing::info!("shutdown requested");
     })
-    .await
+    .await?;
+    tracing::info!("web stopped");
+    Ok(())
 }

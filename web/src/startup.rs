@@ -6,18 +6,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
-use poem::listener::TcpAcceptor;
 use poem::{EndpointExt, Route, Server, get};
 use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{Queues, redis_connection};
 use tokio::net::TcpListener;
 
+use crate::listener::{Connections, DrainingAcceptor};
+use crate::shutdown::{self, Draining, Periods};
 use crate::state::{AppState, Inner};
 use crate::{admin, callbacks, edge, error, health};
-
-/// In-flight requests get this long to finish after a shutdown signal.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Application {
     listener: TcpListener,
@@ -25,16 +23,21 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects to the database and Redis (lazily: start-up does not wait for Redis) and
-    /// binds `WEB_ADDR`.
+    /// Connects to the database and Redis lazily, so web starts and reports through
+    /// `/readyz` while either is down (the logs show it waiting for the database), and binds
+    /// `WEB_ADDR`.
     pub async fn build(
         common: CommonSettings,
         web: WebSettings,
         metrics: Option<PrometheusHandle>,
     ) -> anyhow::Result<Self> {
-        let db = shared::db::connect(&common.database_url)
+        let db = shared::db::connect_lazy(&common.database_url, web.db_acquire_timeout)
             .await
             .context("cannot open DATABASE_URL")?;
+        tokio::spawn({
+            let (db, url) = (db.clone(), common.database_url.clone());
+            async move { shared::db::wait_until_reachable(&db, &url).await }
+        });
         let redis = redis_connection(&common.redis_url, Duration::from_secs(2))
             .context("cannot use REDIS_URL")?;
         let listener = TcpListener::bind(web.addr)
@@ -48,6 +51,7 @@ impl Application {
             common,
             web,
             metrics,
+            draining: Draining::default(),
         });
         Ok(Self { listener, state })
     }
@@ -56,9 +60,14 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    /// Serves until `shutdown` resolves, then drains and stops as [`shutdown`] describes.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) -> anyhow::Result<()> {
         let locale = self.state.common.locale;
+        let draining = self.state.draining.clone();
+        let periods = Periods {
+            drain: self.state.web.drain,
+            grace: self.state.web.shutdown_grace,
+        };
         let app = Route::new()
             .nest("/ws_apigateway", callbacks::routes())
             .nest("/api", admin::routes())
@@ -67,13 +76,17 @@ impl Application {
             .at("/metrics", get(health::metrics))
             .around(health::record)
             .catch_all_error(move |error| async move { error::framework_error(error, locale) })
+            .around(shutdown::close_while_draining)
             .with(edge::BodyGuard::new(self.state.web.body_timeout));
-        let acceptor = TcpAcceptor::from_tokio(self.listener)?;
+        let connections = Connections::default();
+        let acceptor = DrainingAcceptor::new(self.listener, connections.clone(), draining.token())?;
         let acceptor = edge::guard_connections(acceptor, &self.state.web, locale);
         let app = app.data(self.state);
-        Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(app, shutdown, Some(DRAIN_TIMEOUT))
-            .await
-            .context("server failed")
+        // poem's graceful shutdown is never triggered: it would reset requests on their way
+        // in. Web stops when `drain_then_stop` is done, dropping the server.
+        tokio::select! {
+            served = Server::new_with_acceptor(acceptor).run(app) => served.context("server failed"),
+            () = shutdown::drain_then_stop(signal, draining, connections, periods) => Ok(()),
+        }
     }
 }

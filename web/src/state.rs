@@ -3,23 +3,26 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
-use shared::queue::Queues;
+use shared::queue::{Queues, RedisConnection};
+
+use crate::shutdown::Draining;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub db: DatabaseConnection,
-    pub redis: ConnectionManager,
+    pub redis: RedisConnection,
     pub queues: Queues,
     pub common: CommonSettings,
     pub web: WebSettings,
     pub renderer: MessageRenderer,
     pub metrics: Option<PrometheusHandle>,
+    /// Set on SIGTERM: `/readyz` answers 503 and responses close their connection.
+    pub draining: Draining,
 }
 
 impl AppState {

@@ -1,4 +1,4 @@
-//! Operator commands: queue counts, one job's JSON, retrying dead jobs.
+//! Operator commands: queue counts, one job's JSON, retrying dead jobs, the outbox.
 
 use clap::{Parser, Subcommand};
 use shared::config::CommonSettings;
@@ -25,6 +25,9 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         limit: isize,
     },
+    /// Print how many broadcasts the outbox still owes (stored messages whose broadcast has
+    /// not finished), as JSON.
+    Outbox,
     /// Move a dead job (or, with --all, every dead job) back to waiting.
     RetryDead {
         queue: QueueName,
@@ -46,6 +49,11 @@ pub async fn run(command: Command, common: &CommonSettings) -> anyhow::Result<()
                 report.insert(name.as_str().to_owned(), serde_json::to_value(counts)?);
             }
             println!("{}", serde_json::Value::Object(report));
+        }
+        Command::Outbox => {
+            let db = shared::db::connect(&common.database_url).await?;
+            let pending = shared::queries::outbox::pending_count(&db).await?;
+            println!("{}", serde_json::json!({ "pending_broadcasts": pending }));
         }
         Command::Show { queue, id } => match queues.get(queue).show(&id).await? {
             Some(json) => println!("{json}"),

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
 use sea_orm::DatabaseConnection;
 use shared::config::{CommonSettings, WorkerSettings};
 use shared::message_view::MessageRenderer;
-use shared::queue::{ClaimPolicy, Queues};
+use shared::queue::{ClaimPolicy, Queues, RedisConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery_log::DeliveryLog;
@@ -24,7 +23,7 @@ pub struct JobContext {
     pub interop: Interop,
     pub renderer: MessageRenderer,
     pub leases: Leases,
-    pub redis: ConnectionManager,
+    pub redis: RedisConnection,
     /// Cancelled when the shutdown grace period ends: fan-outs start no new POST.
     pub stopping: CancellationToken,
     /// Unique per process and start: `<host>-<pid>-<random>`.

@@ -1,27 +1,28 @@
-//! Which connections a message was sent to: a Redis set per message, so a retried, split
-//! or taken-over broadcast never delivers twice to the same connection.
+//! Which connections got a message: a Redis set per message, so a retried, split or
+//! taken-over broadcast skips them.
 //!
-//! A connection enters the set just before its POST goes out and leaves it only when the
-//! POST fails in a way that is retried. So after a worker dies, the set holds what was
-//! delivered and what was on the wire: API Gateway delivers a POST it received even when
-//! the caller is gone, so sending those again would deliver twice.
+//! A connection enters the set only after API Gateway accepted its POST. A worker that dies
+//! mid-broadcast therefore leaves out the POSTs it had on the wire, and the takeover sends
+//! those again: a duplicate with the same message `id` (bounded by the POSTs in flight) is
+//! harmless, a connection left without the message is not. A write whose answer was lost is
+//! either in the set (the POST succeeded, skipping it is right) or not (it is sent again).
 
 use std::collections::HashSet;
 
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
+use shared::queue::RedisConnection;
 
 /// Records outlive any retry of the job that wrote them.
 const RETENTION_SECS: i64 = 3 * 24 * 3600;
 
 #[derive(Clone)]
 pub struct DeliveryLog {
-    redis: ConnectionManager,
+    redis: RedisConnection,
     prefix: String,
 }
 
 impl DeliveryLog {
-    pub fn new(redis: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(redis: RedisConnection, prefix: &str) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
@@ -36,13 +37,13 @@ impl DeliveryLog {
         format!("{}:published:{message_id}", self.prefix)
     }
 
-    /// Connections sent to, or being sent to, by any run of this broadcast.
+    /// Connections any run of this broadcast delivered to.
     pub async fn sent(&self, message_id: i64) -> redis::RedisResult<HashSet<String>> {
         self.redis.clone().smembers(self.key(message_id)).await
     }
 
-    /// Called before each POST.
-    pub async fn mark_sending(
+    /// Records a delivery that API Gateway accepted.
+    pub async fn mark_delivered(
         &self,
         message_id: i64,
         connection_id: &str,
@@ -50,14 +51,6 @@ impl DeliveryLog {
         self.redis
             .clone()
             .sadd(self.key(message_id), connection_id)
-            .await
-    }
-
-    /// Called when a POST failed and the connection is to be tried again.
-    pub async fn unmark(&self, message_id: i64, connection_id: &str) -> redis::RedisResult<()> {
-        self.redis
-            .clone()
-            .srem(self.key(message_id), connection_id)
             .await
     }
 

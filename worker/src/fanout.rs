@@ -1,5 +1,6 @@
 //! Delivering one payload to many connections: bounded concurrency, retries with backoff
-//! and jitter per connection, and a record of each delivery so nobody gets it twice.
+//! and jitter per connection, and a record of each accepted delivery so that a retry or a
+//! takeover skips who already has it.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use rand::Rng;
 use shared::queries::tokens::{self, Target};
 
 use crate::context::JobContext;
+use crate::delivery_log::DeliveryLog;
 use crate::management::CallOutcome;
 
 /// What a fan-out achieved.
@@ -82,17 +84,15 @@ async fn deliver_one(
         if context.stopping.is_cancelled() {
             return ConnectionResult::Unfinished;
         }
-        // Marked first, so that a takeover knows this POST may have gone out.
-        if let Err(error) = deliveries.mark_sending(message_id, connection_id).await {
-            tracing::warn!(%error, message_id, "cannot record the delivery; not sending");
-            return ConnectionResult::Unfinished;
-        }
         match context
             .management
             .post(connection_id, payload.to_vec())
             .await
         {
-            CallOutcome::Ok => return ConnectionResult::Delivered,
+            CallOutcome::Ok => {
+                record_delivery(deliveries, message_id, connection_id).await;
+                return ConnectionResult::Delivered;
+            }
             CallOutcome::Gone => {
                 retire(context, &target).await;
                 return ConnectionResult::Gone;
@@ -122,11 +122,6 @@ async fn deliver_one(
                     reason,
                     "post failed; backing off"
                 );
-                if let Err(error) = deliveries.unmark(message_id, connection_id).await {
-                    // Still marked, a later run would skip it: count it as failed for good.
-                    tracing::warn!(%error, message_id, connection_id, "cannot unmark a failed post");
-                    return ConnectionResult::FailedForGood;
-                }
                 if attempt < max_attempts {
                     tokio::time::sleep(connection_backoff(attempt)).await;
                 }
@@ -134,6 +129,24 @@ async fn deliver_one(
         }
     }
     ConnectionResult::Unfinished
+}
+
+/// Writes the delivery down, trying a few times: an unrecorded delivery is sent again by a
+/// later run of this broadcast (a duplicate, never a loss).
+async fn record_delivery(deliveries: &DeliveryLog, message_id: i64, connection_id: &str) {
+    const TRIES: u32 = 3;
+    for attempt in 1..=TRIES {
+        match deliveries.mark_delivered(message_id, connection_id).await {
+            Ok(()) => return,
+            Err(error) if attempt == TRIES => tracing::warn!(
+                %error,
+                message_id,
+                connection_id,
+                "delivered but not recorded; a retry of this broadcast may deliver it again"
+            ),
+            Err(_) => tokio::time::sleep(connection_backoff(attempt)).await,
+        }
+    }
 }
 
 async fn retire(context: &JobContext, target: &Target) {

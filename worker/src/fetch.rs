@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use apalis::prelude::{BackendBuilder, BoxDynError, CustomBackend, Task};
 use futures::stream::{self, BoxStream, StreamExt};
-use redis::aio::ConnectionManager;
-use shared::queue::{ClaimedJob, JobQueue, redis_connection};
+use shared::queue::{ClaimedJob, JobQueue, RedisConnection, redis_connection};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::SharedContext;
@@ -37,7 +36,7 @@ pub fn backend(source: Source) -> Result<QueueBackend, BoxDynError> {
 
 struct ClaimState {
     source: Source,
-    blocking: Option<ConnectionManager>,
+    blocking: Option<RedisConnection>,
     claims: u64,
     failures: u32,
 }

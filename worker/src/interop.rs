@@ -2,18 +2,18 @@
 //! Cable and AnyCable subscribers receive the same message.
 
 use redis::AsyncCommands;
-use redis::aio::ConnectionManager;
 use serde_json::json;
 use shared::config::InteropSettings;
+use shared::queue::RedisConnection;
 
 #[derive(Clone)]
 pub struct Interop {
     settings: InteropSettings,
-    redis: ConnectionManager,
+    redis: RedisConnection,
 }
 
 impl Interop {
-    pub fn new(settings: InteropSettings, redis: ConnectionManager) -> Self {
+    pub fn new(settings: InteropSettings, redis: RedisConnection) -> Self {
         Self { settings, redis }
     }
 

@@ -5,11 +5,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shared::queue::{ClaimedJob, QueueName, Queues};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Clone, Default)]
 pub struct Leases {
     held: Arc<Mutex<HashMap<String, (QueueName, ClaimedJob)>>>,
+    /// Signalled whenever a lease is dropped.
+    dropped: Arc<Notify>,
 }
 
 impl Leases {
@@ -19,6 +22,21 @@ impl Leases {
 
     pub fn drop_lease(&self, job_id: &str) {
         self.lock().remove(job_id);
+        self.dropped.notify_waiters();
+    }
+
+    /// Waits until every held job has settled, or `limit` passed. True when none is held.
+    pub async fn wait_until_settled(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let dropped = self.dropped.notified();
+            if self.lock().is_empty() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, dropped).await.is_err() {
+                return self.lock().is_empty();
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (QueueName, ClaimedJob)>> {

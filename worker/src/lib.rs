@@ -10,6 +10,7 @@
 //! - `fanout`: bounded, retried, recorded delivery to many connections.
 //! - `management`: the Management API client and how its errors are read.
 //! - `delivery_log`: which connections already got a message.
+//! - `outbox_sweeper`: re-enqueues owed broadcasts that have no live job.
 //! - `interop`: Action Cable / AnyCable pub/sub.
 //! - [`cli`]: operator commands.
 
@@ -22,5 +23,6 @@ mod interop;
 mod jobs;
 mod leases;
 mod management;
+mod outbox_sweeper;
 mod outcome;
 pub mod runtime;

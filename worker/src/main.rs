@@ -36,7 +36,14 @@ fn config_error(error: shared::config::ConfigError) -> ExitCode {
 async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result<()> {
     shared::telemetry::init(common.log_format);
     let endpoint = settings.apigw_endpoint.clone();
-    let context = worker::runtime::build_context(common, settings).await?;
+    // A worker waiting at start-up for PostgreSQL or Redis still stops on the signal.
+    let context = tokio::select! {
+        context = worker::runtime::build_context(common, settings) => context?,
+        () = shared::shutdown::signal() => {
+            tracing::info!("shutdown requested before the worker started");
+            return Ok(());
+        }
+    };
     println!("worker started; Management API at {endpoint}");
     tracing::info!(%endpoint, "worker started");
     worker::runtime::run(context, shared::shutdown::signal()).await

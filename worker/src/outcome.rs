@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use rand::Rng;
-use shared::queue::{ClaimedJob, JobQueue};
+use shared::queries::outbox;
+use shared::queue::{Acked, ClaimedJob, JobQueue};
 
 use crate::context::JobContext;
 
@@ -27,7 +28,16 @@ pub fn job_backoff(attempts: u32) -> Duration {
 pub async fn settle(context: &JobContext, queue: &JobQueue, job: &ClaimedJob, outcome: JobOutcome) {
     let settings = &context.settings;
     let result = match &outcome {
-        JobOutcome::Done => queue.ack(job, settings.done_retention).await,
+        JobOutcome::Done => match queue.ack(job, settings.done_retention).await {
+            Ok(Acked::GroupFinished(group)) => {
+                finish_broadcast(context, &group).await;
+                Ok(true)
+            }
+            Ok(acked) => Ok(acked != Acked::LeaseLost),
+            Err(error) => Err(error),
+        },
+        // A stopping worker hands unfinished work straight back: it runs next elsewhere.
+        JobOutcome::Retry(_) if context.stopping.is_cancelled() => queue.release(job).await,
         JobOutcome::Retry(error) if job.attempts < settings.job_max_attempts => {
             queue
                 .retry_later(job, job_backoff(job.attempts), error)
@@ -45,6 +55,23 @@ pub async fn settle(context: &JobContext, queue: &JobQueue, job: &ClaimedJob, ou
         }
     }
     context.leases.drop_lease(&job.id);
+}
+
+/// The last job of a message's broadcast is done: the outbox owes nothing more. If this
+/// write fails, the sweeper runs the broadcast again, and the delivery log skips everyone.
+async fn finish_broadcast(context: &JobContext, group: &str) {
+    let Ok(message_id) = group.parse::<i64>() else {
+        tracing::error!(group, "a finished group that is not a message id");
+        return;
+    };
+    match outbox::finish(&context.db, message_id).await {
+        Ok(()) => tracing::debug!(message_id, "broadcast finished"),
+        Err(error) => tracing::warn!(
+            message_id,
+            %error,
+            "broadcast finished but still in the outbox; the sweeper will settle it"
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -1,10 +1,14 @@
 //! The worker process: one apalis worker per queue in one `Monitor`, a lease-renewal task,
 //! and an orderly shutdown.
 //!
-//! Shutdown, in order: the signal stops claiming; running jobs get
-//! `WORKER_SHUTDOWN_GRACE_SECS` to finish; then fan-outs start no new POST, and whatever
-//! still runs is handed back to the front of its queue, so nothing is lost and nothing
-//! waits for a lease to expire.
+//! Beside them runs the outbox sweeper, which enqueues again any broadcast the database
+//! still owes that has no live job.
+//!
+//! Shutdown, in order: the signal stops claiming and sweeping; running jobs get
+//! `WORKER_SHUTDOWN_GRACE_SECS` to finish; then fan-outs start no new POST, the POSTs on
+//! the wire complete and are recorded (leases still renewed meanwhile), and every job hands
+//! its unfinished connections back to the front of its queue, so nothing is lost, nobody
+//! gets a message twice, and nothing waits for a lease to expire.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,13 +28,20 @@ use crate::fetch::{self, Source};
 use crate::interop::Interop;
 use crate::leases::Leases;
 use crate::management::ManagementApi;
-use crate::{jobs, outcome};
+use crate::{jobs, outbox_sweeper, outcome};
 
+/// Beyond one POST's timeout: a per-connection backoff and the job's settle.
+const IN_FLIGHT_MARGIN: Duration = Duration::from_secs(3);
+
+/// How long a job waits for a database connection.
+const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects, waiting for PostgreSQL and Redis when they are down.
 pub async fn build_context(
     common: CommonSettings,
     settings: WorkerSettings,
 ) -> anyhow::Result<SharedContext> {
-    let db = shared::db::connect(&common.database_url)
+    let db = shared::db::connect_lazy(&common.database_url, DB_ACQUIRE_TIMEOUT)
         .await
         .context("cannot open DATABASE_URL")?;
     let redis = redis_connection(&common.redis_url, Duration::from_secs(5))
@@ -42,6 +53,10 @@ pub async fn build_context(
         .unwrap_or(&common.redis_url);
     let interop_redis = redis_connection(interop_url, Duration::from_secs(5))
         .context("cannot use INTEROP_REDIS_URL")?;
+    // Started while PostgreSQL or Redis is down, the worker waits for them (logging why and
+    // when it tries again) instead of exiting.
+    shared::db::wait_until_reachable(&db, &common.database_url).await;
+    redis.wait_until_reachable().await;
     let worker_id = format!(
         "{}-{}-{}",
         std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned()),
@@ -97,10 +112,15 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
+    let stop_renewal = CancellationToken::new();
     let renewal = tokio::spawn({
         let (leases, queues) = (context.leases.clone(), context.queues.clone());
-        let (lease, stop) = (context.settings.job_lease, stop.clone());
+        let (lease, stop) = (context.settings.job_lease, stop_renewal.clone());
         async move { leases.renew_until(queues, lease, stop).await }
+    });
+    let sweeper = tokio::spawn({
+        let (context, stop) = (context.clone(), stop.clone());
+        async move { outbox_sweeper::run_until(&context, stop).await }
     });
     let source = |name: QueueName| Source {
         context: context.clone(),
@@ -158,9 +178,18 @@ pub async fn run(
         () = grace_elapsed => tracing::warn!(?grace, "jobs still running after the grace period"),
     }
     stop.cancel();
-    // No new POST from here on; those on the wire are marked, so a takeover skips them.
+    // No new POST from here on. Those on the wire finish within their timeout and are
+    // recorded; each job then hands its unfinished connections back itself.
     context.stopping.cancel();
-    let _ = renewal.await;
+    let settle_limit = context.settings.apigw_timeout + IN_FLIGHT_MARGIN;
+    if !context.leases.wait_until_settled(settle_limit).await {
+        tracing::warn!(
+            ?settle_limit,
+            "jobs still running after their POSTs' timeout"
+        );
+    }
+    stop_renewal.cancel();
+    let _ = tokio::join!(renewal, sweeper);
     let released = context.leases.release_all(&context.queues).await;
     tracing::info!(released, "worker stopped");
     Ok(())

@@ -21,6 +21,13 @@ pub struct WebSettings {
     pub max_message_body_chars: usize,
     /// Largest callback body read; larger ones get 413 without being parsed.
     pub max_request_bytes: usize,
+    /// After SIGTERM: how long web keeps serving with `/readyz` at 503 and `Connection: close`
+    /// on every response, so load balancers and keep-alive clients move away.
+    pub drain: Duration,
+    /// After the drain: how long requests already received get to be answered before exit.
+    pub shutdown_grace: Duration,
+    /// How long a request waits for a database connection before it is answered 503.
+    pub db_acquire_timeout: Duration,
     /// A request head must be complete this long after its first byte (or after accept).
     pub header_timeout: Duration,
     /// A request body must be complete this long after its head.
@@ -71,6 +78,19 @@ impl WebSettings {
                 BODY_CHARS_CEILING,
             )?,
             max_request_bytes: env.ranged("MAX_REQUEST_BYTES", 131_072, 1_024, 1_048_576)?,
+            drain: Duration::from_secs(env.ranged("WEB_DRAIN_SECS", 5, 0, 300)?),
+            shutdown_grace: Duration::from_secs(env.ranged(
+                "WEB_SHUTDOWN_GRACE_SECS",
+                20,
+                0,
+                3_600,
+            )?),
+            db_acquire_timeout: Duration::from_millis(env.ranged(
+                "WEB_DB_ACQUIRE_TIMEOUT_MS",
+                1_000,
+                50,
+                60_000,
+            )?),
             header_timeout: secs(env.ranged("HTTP_HEADER_TIMEOUT_SECS", 10, 1, 300)?),
             body_timeout: secs(env.ranged("HTTP_BODY_TIMEOUT_SECS", 10, 1, 300)?),
             idle_timeout: secs(env.ranged("HTTP_IDLE_TIMEOUT_SECS", 75, 1, 3_600)?),
@@ -113,6 +133,9 @@ mod tests {
             ("DEFAULT_MESSAGES_LIMIT", "500"),
             ("DISCONNECT_DELAY_SECS", "1e3"),
             ("MAX_MESSAGE_BODY_CHARS", "100000"),
+            ("WEB_DRAIN_SECS", "5s"),
+            ("WEB_SHUTDOWN_GRACE_SECS", "-1"),
+            ("WEB_DB_ACQUIRE_TIMEOUT_MS", "0"),
             ("HTTP_HEADER_TIMEOUT_SECS", "0"),
             ("HTTP_BODY_TIMEOUT_SECS", "1.5"),
             ("HTTP_IDLE_TIMEOUT_SECS", "-1"),

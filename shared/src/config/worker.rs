@@ -30,6 +30,10 @@ pub struct WorkerSettings {
     pub dead_retention: u64,
     /// On SIGTERM, running jobs get this long to finish before they are handed back.
     pub shutdown_grace: Duration,
+    /// A broadcast owed by the outbox is checked for a live job once it is this old.
+    pub outbox_grace: Duration,
+    /// How often the outbox is swept for broadcasts without a live job.
+    pub outbox_sweep_interval: Duration,
     pub interop: InteropSettings,
 }
 
@@ -79,6 +83,13 @@ impl WorkerSettings {
                 20,
                 0,
                 3_600,
+            )?),
+            outbox_grace: Duration::from_secs(env.ranged("OUTBOX_GRACE_SECS", 5, 1, 3_600)?),
+            outbox_sweep_interval: Duration::from_millis(env.ranged(
+                "OUTBOX_SWEEP_MS",
+                2_000,
+                50,
+                600_000,
             )?),
             interop: InteropSettings::from_env(env)?,
         })
@@ -136,6 +147,8 @@ mod tests {
             ("APIGW_ENDPOINT", "ftp://x"),
             ("WORKER_POST_CONCURRENCY", "0"),
             ("JOB_LEASE_SECS", "soon"),
+            ("OUTBOX_GRACE_SECS", "0"),
+            ("OUTBOX_SWEEP_MS", "fast"),
             ("ACTION_CABLE_ENABLED", "maybe"),
             ("INTEROP_REDIS_URL", "nope"),
         ] {

@@ -22,11 +22,19 @@ pub enum Relation {
         to = "super::users::Column::Id"
     )]
     User,
+    #[sea_orm(has_one = "super::pending_broadcasts::Entity")]
+    PendingBroadcast,
 }
 
 impl Related<super::users::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::User.def()
+    }
+}
+
+impl Related<super::pending_broadcasts::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PendingBroadcast.def()
     }
 }
 

@@ -47,6 +47,7 @@ alerts! {
     AdminDisabled => "admin_disabled",
     UserNotFound => "user_not_found",
     UserNameBlank => "user_name_blank",
+    ServiceUnavailable => "service_unavailable",
     UserNameInvalid => "user_name_invalid",
     UserImageInvalid => "user_image_invalid",
     InternalError => "internal_error",

@@ -1,6 +1,7 @@
 //! Every database query of the product; handlers and jobs call these, never build queries.
 
 pub mod messages;
+pub mod outbox;
 pub mod tokens;
 pub mod users;
 

@@ -1,8 +1,10 @@
 //! Users: created or updated by the admin API and the operator CLI.
 
 use chrono::{SubsecRound, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, TryInsertResult,
+};
 
 use crate::entities::users;
 
@@ -16,37 +18,46 @@ pub async fn find_by_code(
         .await
 }
 
-/// Creates the user `code`, or updates its name and image, in one statement so concurrent
-/// calls cannot collide. Returns the user and whether it was new.
+/// Creates the user `code`, or updates its name and image. Returns the user and whether this
+/// call created it.
+///
+/// "Created" comes from the database itself: `INSERT … ON CONFLICT DO NOTHING` affects one
+/// row for exactly one of any set of concurrent calls, on PostgreSQL and SQLite alike. The
+/// others update the row the winner inserted. (Comparing timestamps cannot decide it: two
+/// calls in the same clock tick both see "their" `created_at`.)
 pub async fn upsert(
     db: &impl ConnectionTrait,
     code: &str,
     name: &str,
     image_path: Option<String>,
 ) -> Result<(users::Model, bool), DbErr> {
-    // Microseconds: what PostgreSQL keeps, so the comparison below holds after the round trip.
     let now = Utc::now().trunc_subsecs(6);
     let user = users::ActiveModel {
         code: Set(code.to_owned()),
         name: Set(name.to_owned()),
-        image_path: Set(image_path),
+        image_path: Set(image_path.clone()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     };
-    let saved = users::Entity::insert(user)
-        .on_conflict(
-            OnConflict::column(users::Column::Code)
-                .update_columns([
-                    users::Column::Name,
-                    users::Column::ImagePath,
-                    users::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_with_returning(db)
+    let inserted = users::Entity::insert(user)
+        .on_conflict_do_nothing_on([users::Column::Code])
+        .exec_without_returning(db)
         .await?;
-    // An update keeps the original created_at.
-    let created = saved.created_at == now;
-    Ok((saved, created))
+    let created = matches!(inserted, TryInsertResult::Inserted(rows) if rows == 1);
+    if !created {
+        users::Entity::update_many()
+            .col_expr(users::Column::Name, Expr::value(name))
+            .col_expr(users::Column::ImagePath, Expr::value(image_path))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .filter(users::Column::Code.eq(code))
+            .exec(db)
+            .await?;
+    }
+    let user = find_by_code(db, code)
+        .await?
+        .ok_or(DbErr::RecordNotFound(format!(
+            "user {code} after its upsert"
+        )))?;
+    Ok((user, created))
 }

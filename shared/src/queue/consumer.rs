@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
-
-use super::{JobQueue, QueueError, now_ms, scripts};
+use super::{JobQueue, QueueError, RedisConnection, now_ms, scripts};
 
 /// A job this worker holds the lease of.
 #[derive(Debug, Clone)]
@@ -16,6 +14,16 @@ pub struct ClaimedJob {
     /// How many times the job has been claimed, this claim included.
     pub attempts: u32,
     pub payload: String,
+}
+
+/// What acknowledging a finished job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acked {
+    /// Another worker holds the job now: nothing changed.
+    LeaseLost,
+    Done,
+    /// Done, and it was the last live job of this group.
+    GroupFinished(String),
 }
 
 /// How a claim behaves; from the worker's settings.
@@ -60,15 +68,21 @@ impl JobQueue {
         Ok(claimed)
     }
 
-    /// Finished: removed, and remembered in the capped `done` list. False if the lease was lost.
-    pub async fn ack(&self, job: &ClaimedJob, done_retention: u64) -> Result<bool, QueueError> {
+    /// Finished: removed, and remembered in the capped `done` list.
+    pub async fn ack(&self, job: &ClaimedJob, done_retention: u64) -> Result<Acked, QueueError> {
         let mut invocation = self.invocation(&scripts::ACK);
         invocation
             .arg(&job.id)
             .arg(&job.owner)
             .arg(now_ms())
             .arg(done_retention);
-        self.settle(invocation).await
+        let mut connection = self.connection.clone();
+        let reply: (i64, Option<String>) = invocation.invoke_async(&mut connection).await?;
+        Ok(match reply {
+            (0, _) => Acked::LeaseLost,
+            (_, Some(group)) => Acked::GroupFinished(group),
+            (_, None) => Acked::Done,
+        })
     }
 
     /// Failed for now: retried after `delay`.
@@ -130,7 +144,7 @@ impl JobQueue {
     /// own: a blocking command would stall everything else multiplexed on a shared one.
     pub async fn wait_for_work(
         &self,
-        blocking: &mut ConnectionManager,
+        blocking: &mut RedisConnection,
         timeout: Duration,
     ) -> Result<(), QueueError> {
         let _: Option<(String, String)> = redis::cmd("BLPOP")

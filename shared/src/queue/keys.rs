@@ -1,6 +1,6 @@
 //! Redis keys of one queue. All share one hash tag, so the scripts work on Redis Cluster.
 
-/// The keys, in the order every script receives them as `KEYS[1..=12]`.
+/// The keys, in the order every script receives them as `KEYS[1..=14]`.
 #[derive(Debug, Clone)]
 pub struct QueueKeys {
     /// HASH id → job JSON (`HGET <jobs> <id>` shows one job).
@@ -27,6 +27,11 @@ pub struct QueueKeys {
     pub wakeup: String,
     /// HASH of counters: pushed, done, failed, dead, recovered, released.
     pub stats: String,
+    /// HASH id → group, for jobs that belong to one (every part of one message's broadcast).
+    pub groups: String,
+    /// HASH group → jobs of it not yet done (waiting, scheduled, running, failed or dead).
+    /// A group with no field here has no live job.
+    pub group_sizes: String,
 }
 
 impl QueueKeys {
@@ -46,10 +51,12 @@ impl QueueKeys {
             owners: key("owners"),
             wakeup: key("wakeup"),
             stats: key("stats"),
+            groups: key("groups"),
+            group_sizes: key("group_sizes"),
         }
     }
 
-    pub fn all(&self) -> [&str; 12] {
+    pub fn all(&self) -> [&str; 14] {
         [
             &self.jobs,
             &self.waiting,
@@ -63,6 +70,8 @@ impl QueueKeys {
             &self.owners,
             &self.wakeup,
             &self.stats,
+            &self.groups,
+            &self.group_sizes,
         ]
     }
 }

@@ -5,25 +5,27 @@
 //! that `redis-cli` can read; the worker drives it with apalis's worker and monitor.
 //!
 //! # Layout
+//! - `connection`: the Redis connection every process uses, and how it survives outages.
 //! - `keys`: the Redis keys of one queue.
 //! - `scripts`: every state change, one Lua script each.
 //! - `producer`: pushing jobs (web, and broadcasts splitting themselves).
 //! - `consumer`: claiming, acknowledging, retrying, burying, lease renewal.
 //! - `inspect`: counts and dead-job retries for operators.
 
+mod connection;
 mod consumer;
 mod inspect;
 mod keys;
 mod producer;
 mod scripts;
 
-pub use consumer::{ClaimPolicy, ClaimedJob};
+pub use connection::{RedisConnection, redis_connection};
+pub use consumer::{Acked, ClaimPolicy, ClaimedJob};
 pub use inspect::QueueCounts;
 pub use keys::QueueKeys;
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// The two priorities. Each has its own keys and its own workers, so a backlog of
@@ -60,6 +62,12 @@ impl std::str::FromStr for QueueName {
 pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     const NAME: &'static str;
     const QUEUE: QueueName;
+
+    /// The group this job belongs to: jobs of one group are tracked together, so the queue
+    /// can tell whether any of them is still live (see `scripts`).
+    fn group(&self) -> Option<String> {
+        None
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -72,16 +80,32 @@ pub enum QueueError {
     Encode(#[from] serde_json::Error),
 }
 
+impl QueueError {
+    /// Redis cannot be reached right now (refused, dropped, timed out): worth a retry, not
+    /// a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            QueueError::Redis(error) => {
+                error.is_io_error()
+                    || error.is_timeout()
+                    || error.is_connection_dropped()
+                    || error.is_connection_refusal()
+            }
+            QueueError::Reply(_) | QueueError::Encode(_) => false,
+        }
+    }
+}
+
 /// One queue: a handle that is cheap to clone (the connection is multiplexed).
 #[derive(Clone)]
 pub struct JobQueue {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: QueueKeys,
     name: QueueName,
 }
 
 impl JobQueue {
-    pub fn new(connection: ConnectionManager, prefix: &str, name: QueueName) -> Self {
+    pub fn new(connection: RedisConnection, prefix: &str, name: QueueName) -> Self {
         Self {
             connection,
             keys: QueueKeys::new(prefix, name.as_str()),
@@ -114,7 +138,7 @@ pub struct Queues {
 }
 
 impl Queues {
-    pub fn new(connection: ConnectionManager, prefix: &str) -> Self {
+    pub fn new(connection: RedisConnection, prefix: &str) -> Self {
         Self {
             default: JobQueue::new(connection.clone(), prefix, QueueName::Default),
             low_priority: JobQueue::new(connection, prefix, QueueName::LowPriority),
@@ -132,21 +156,16 @@ impl Queues {
     pub async fn enqueue<J: Job>(&self, job: &J, delay: Duration) -> Result<String, QueueError> {
         self.get(J::QUEUE).push(job, delay).await
     }
-}
 
-/// A Redis connection that reconnects by itself and answers within `response_timeout`.
-/// Lazy: a process starts while Redis is down and reports it through readiness.
-pub fn redis_connection(
-    url: &str,
-    response_timeout: Duration,
-) -> Result<ConnectionManager, redis::RedisError> {
-    let client = redis::Client::open(url)?;
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_response_timeout(Some(response_timeout))
-        .set_connection_timeout(Some(Duration::from_secs(2)))
-        .set_number_of_retries(2)
-        .set_max_delay(Duration::from_millis(500));
-    ConnectionManager::new_lazy_with_config(client, config)
+    /// Pushes `job` to run now unless a job of its group is live. Returns the job id, or
+    /// `None` when skipped.
+    pub async fn enqueue_unless_live<J: Job>(&self, job: &J) -> Result<Option<String>, QueueError> {
+        let pushed = self
+            .get(J::QUEUE)
+            .push_unless_live(std::slice::from_ref(job))
+            .await?;
+        Ok(pushed.into_iter().next().flatten())
+    }
 }
 
 pub(crate) fn now_ms() -> i64 {

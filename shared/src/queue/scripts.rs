@@ -1,7 +1,13 @@
 //! The queue's state changes, each one atomic Lua script over the keys of `QueueKeys::all`.
 //!
 //! KEYS: 1 jobs, 2 waiting, 3 scheduled, 4 running, 5 failed, 6 dead, 7 done, 8 attempts,
-//! 9 errors, 10 owners, 11 wakeup, 12 stats.
+//! 9 errors, 10 owners, 11 wakeup, 12 stats, 13 groups, 14 group_sizes.
+//!
+//! Groups: a job may belong to a group (the broadcast of one message and its parts). A group
+//! is live while any of its jobs is not done: dead jobs keep it live until an operator
+//! retries them or the dead set's retention drops them. Pushes can be made conditional on
+//! the group not being live, which makes re-enqueueing an outbox entry safe from any number
+//! of workers at once.
 
 use std::sync::LazyLock;
 
@@ -15,6 +21,20 @@ local function wake(n)
 end
 "#;
 
+/// Takes job `id` out of its group. Returns the group when that was its last live job.
+const LEAVE_GROUP: &str = r#"
+local function leave_group(id)
+  local group = redis.call('HGET', KEYS[13], id)
+  if not group then return false end
+  redis.call('HDEL', KEYS[13], id)
+  if redis.call('HINCRBY', KEYS[14], group, -1) <= 0 then
+    redis.call('HDEL', KEYS[14], group)
+    return group
+  end
+  return false
+end
+"#;
+
 /// Keeps the dead set at its retention, dropping the oldest with their payloads.
 const TRIM_DEAD: &str = r#"
 local function trim_dead(keep)
@@ -25,31 +45,44 @@ local function trim_dead(keep)
     redis.call('HDEL', KEYS[1], unpack(oldest))
     redis.call('HDEL', KEYS[8], unpack(oldest))
     redis.call('HDEL', KEYS[9], unpack(oldest))
+    for _, id in ipairs(oldest) do leave_group(id) end
     excess = excess - #oldest
   end
 end
 "#;
 
-/// ARGV: now_ms, then (id, payload, due_ms) triples; due ≤ now runs at once.
+/// ARGV: now_ms, mode, then (id, payload, due_ms, group) quadruples; due ≤ now runs at once,
+/// an empty group is none. Mode `always` pushes every job; `unless_live` skips a job whose
+/// group is live. Returns 1 (pushed) or 0 (skipped) per job.
 pub static PUSH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{WAKE}{}",
         r#"
 local now = tonumber(ARGV[1])
-local pushed = 0
-for i = 2, #ARGV, 3 do
-  local id, due = ARGV[i], tonumber(ARGV[i + 2])
-  redis.call('HSET', KEYS[1], id, ARGV[i + 1])
-  if due > now then
-    redis.call('ZADD', KEYS[3], due, id)
+local unless_live = ARGV[2] == 'unless_live'
+local pushed, flags = 0, {}
+for i = 3, #ARGV, 4 do
+  local id, payload, due, group = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
+  if unless_live and group ~= '' and redis.call('HEXISTS', KEYS[14], group) == 1 then
+    table.insert(flags, 0)
   else
-    redis.call('LPUSH', KEYS[2], id)
+    redis.call('HSET', KEYS[1], id, payload)
+    if due > now then
+      redis.call('ZADD', KEYS[3], due, id)
+    else
+      redis.call('LPUSH', KEYS[2], id)
+    end
+    if group ~= '' then
+      redis.call('HSET', KEYS[13], id, group)
+      redis.call('HINCRBY', KEYS[14], group, 1)
+    end
+    pushed = pushed + 1
+    table.insert(flags, 1)
   end
-  pushed = pushed + 1
 end
 redis.call('HINCRBY', KEYS[12], 'pushed', pushed)
 wake(pushed)
-return pushed
+return flags
 "#
     ))
 });
@@ -60,7 +93,7 @@ return pushed
 /// Returns a flat list of (id, payload, attempts).
 pub static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{TRIM_DEAD}{}",
+        "{LEAVE_GROUP}{TRIM_DEAD}{}",
         r#"
 local now = tonumber(ARGV[1])
 for _, source in ipairs({KEYS[3], KEYS[5]}) do
@@ -107,12 +140,14 @@ return claimed
     ))
 });
 
-/// ARGV: id, owner, now_ms, done_retention. Returns 0 when the lease was lost.
+/// ARGV: id, owner, now_ms, done_retention. Returns {0, nil} when the lease was lost,
+/// {1, nil} when acknowledged, {1, group} when this was the last live job of its group.
 pub static ACK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{LEAVE_GROUP}{}",
         r#"
 local id = ARGV[1]
-if redis.call('HGET', KEYS[10], id) ~= ARGV[2] then return 0 end
+if redis.call('HGET', KEYS[10], id) ~= ARGV[2] then return {0, false} end
 redis.call('ZREM', KEYS[4], id)
 redis.call('HDEL', KEYS[10], id)
 local payload = redis.call('HGET', KEYS[1], id)
@@ -127,9 +162,10 @@ if keep > 0 and payload then
   redis.call('LTRIM', KEYS[7], 0, keep - 1)
 end
 redis.call('HINCRBY', KEYS[12], 'done', 1)
-return 1
-"#,
-    )
+-- false becomes nil in the reply
+return {1, leave_group(id)}
+"#
+    ))
 });
 
 /// ARGV: id, owner, retry_at_ms, error. Returns 0 when the lease was lost.
@@ -151,7 +187,7 @@ return 1
 /// ARGV: id, owner, now_ms, error, dead_retention. Returns 0 when the lease was lost.
 pub static BURY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{TRIM_DEAD}{}",
+        "{LEAVE_GROUP}{TRIM_DEAD}{}",
         r#"
 local id = ARGV[1]
 if redis.call('HGET', KEYS[10], id) ~= ARGV[2] then return 0 end

@@ -115,7 +115,11 @@ async fn refuse(
         connection_id: connection_id.as_str().to_owned(),
     };
     let delay = Duration::from_secs(state.web.disconnect_delay_secs);
-    state.queues.enqueue(&job, delay).await?;
+    // The refusal is the truth whatever Redis says: without the job the connection is not
+    // closed by us (API Gateway still closes it when idle), but the client learns why.
+    if let Err(error) = state.queues.enqueue(&job, delay).await {
+        tracing::warn!(%error, "token refused, but the disconnect could not be scheduled");
+    }
     Ok(Reply::action_failure(
         StatusCode::UNPROCESSABLE_ENTITY,
         AUTH_RESULT,

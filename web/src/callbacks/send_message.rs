@@ -1,12 +1,10 @@
 //! `send_message`: store the message, then enqueue its broadcast.
 
-use std::time::Duration;
-
 use poem::http::StatusCode;
 use serde_json::json;
 use shared::i18n::Alert;
 use shared::jobs::BroadcastJob;
-use shared::queries::{messages, user_channel};
+use shared::queries::{outbox, user_channel};
 use shared::{ALL_CHANNEL, USER_CHANNEL};
 
 use super::auth::Authenticated;
@@ -45,21 +43,27 @@ pub async fn run(state: &AppState, auth: &Authenticated, frame: &Frame) -> Resul
     if body.chars().count() > state.web.max_message_body_chars {
         return fail(StatusCode::UNPROCESSABLE_ENTITY, Alert::BodyTooLong);
     }
-    // The insert commits before the job exists, so a worker always finds the message.
-    let message = messages::create(&state.db, &real_channel, body, user.id).await?;
-    let job = BroadcastJob {
-        message_id: message.id,
-        sender_user_id: user.id,
-        channel: channel.unwrap_or_default().to_owned(),
-        real_channel,
-        token_range: None,
-    };
-    let job_id = state.queues.enqueue(&job, Duration::ZERO).await?;
-    tracing::info!(
-        message_id = message.id,
-        job_id,
-        "message stored, broadcast enqueued"
-    );
+    // The message and the broadcast it is owed commit together, before any job exists, so
+    // a worker always finds the message. The outbox stands for the job until one is queued:
+    // if Redis is down now, the worker's sweeper enqueues it later, and the sender is told
+    // the truth, that the message is stored and will be delivered.
+    let message = outbox::store_message(&state.db, &real_channel, body, user.id).await?;
+    match state
+        .queues
+        .enqueue_unless_live(&BroadcastJob::for_message(&message))
+        .await
+    {
+        Ok(job_id) => tracing::info!(
+            message_id = message.id,
+            job_id,
+            "message stored, broadcast enqueued"
+        ),
+        Err(error) => tracing::warn!(
+            message_id = message.id,
+            %error,
+            "message stored; the broadcast stays in the outbox until Redis is back"
+        ),
+    }
     Ok(Reply::ok(
         json!({"action": "send_result", "success": true, "data": frame.data}),
     ))

@@ -1,0 +1,84 @@
+//! The outbox: a broadcast is owed for every stored message until a worker finished it.
+//! The message and its pending broadcast commit in one transaction, so neither a Redis
+//! outage nor a process dying after the commit can leave a stored message unbroadcast.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+
+use crate::entities::{messages, pending_broadcasts};
+
+/// Stores a message and the broadcast it is owed, atomically.
+pub async fn store_message(
+    db: &impl TransactionTrait,
+    real_channel: &str,
+    body: &str,
+    user_id: i64,
+) -> Result<messages::Model, DbErr> {
+    let transaction = db.begin().await?;
+    let message = super::messages::create(&transaction, real_channel, body, user_id).await?;
+    pending_broadcasts::Entity::insert(pending_broadcasts::ActiveModel {
+        message_id: Set(message.id),
+        created_at: Set(message.created_at),
+        requeues: Set(0),
+        last_requeued_at: Set(None),
+    })
+    .exec_without_returning(&transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(message)
+}
+
+/// The broadcast of `message_id` finished: nothing more is owed.
+pub async fn finish(db: &impl ConnectionTrait, message_id: i64) -> Result<(), DbErr> {
+    pending_broadcasts::Entity::delete_by_id(message_id)
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Messages whose broadcast has been pending since before `since`, by id after `after_id`:
+/// one page of what the sweeper checks for a live job.
+pub async fn pending_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<messages::Model>, DbErr> {
+    messages::Entity::find()
+        .inner_join(pending_broadcasts::Entity)
+        .filter(pending_broadcasts::Column::CreatedAt.lt(since))
+        .filter(messages::Column::Id.gt(after_id))
+        .order_by_asc(messages::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Counts the sweeper's re-enqueues, for operators.
+pub async fn note_requeued(db: &impl ConnectionTrait, message_ids: &[i64]) -> Result<(), DbErr> {
+    if message_ids.is_empty() {
+        return Ok(());
+    }
+    pending_broadcasts::Entity::update_many()
+        .col_expr(
+            pending_broadcasts::Column::Requeues,
+            Expr::col(pending_broadcasts::Column::Requeues).add(1),
+        )
+        .col_expr(
+            pending_broadcasts::Column::LastRequeuedAt,
+            Expr::value(Utc::now()),
+        )
+        .filter(pending_broadcasts::Column::MessageId.is_in(message_ids.iter().copied()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Broadcasts owed right now.
+pub async fn pending_count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    pending_broadcasts::Entity::find().count(db).await
+}
