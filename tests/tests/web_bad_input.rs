@@ -304,7 +304,7 @@ async fn every_whole_number_limit_is_accepted_and_anything_else_is_400() {
 
 /// Errors of a frame's method carry its action and the frame, whatever their status: a
 /// wrong-typed token (400), an unknown method (404, no action to name), a failure on our
-/// side (500, here Redis being down when a refused token's disconnect is scheduled).
+/// side (503, here PostgreSQL being unreachable while the token is checked).
 #[tokio::test]
 async fn error_replies_to_a_frame_name_their_action_and_echo_the_frame() {
     let (w, code, id) = bound_world().await;
@@ -319,16 +319,13 @@ async fn error_replies_to_a_frame_name_their_action_and_echo_the_frame() {
     let expected = json!({"success": false, "alert": alert, "data": frame});
     assert_eq!(w.web.frame(&id, &frame).await, (404, expected));
 
-    let broken = world_with(WebOptions {
-        redis_url: Some("redis://127.0.0.1:1".to_owned()),
-        ..WebOptions::default()
-    })
-    .await;
-    let frame = json!({"method": "auth_request", "token": "unknown"});
-    let alert = ja(Alert::InternalError);
+    let unreachable = "postgres://postgres@127.0.0.1:1/nowhere";
+    let broken = world_with(WebOptions::default().with_env("DATABASE_URL", unreachable)).await;
+    let frame = json!({"method": "get_messages", "token": code});
+    let alert = ja(Alert::ServiceUnavailable);
     let expected =
         json!({"action": "auth_result", "success": false, "alert": alert, "data": frame});
-    assert_eq!(broken.web.frame(&id, &frame).await, (500, expected));
+    assert_eq!(broken.web.frame(&id, &frame).await, (503, expected));
 }
 
 #[tokio::test]
