@@ -182,9 +182,15 @@ async fn a_postgres_outage_is_answered_at_once_with_a_json_503() {
         let took = started.elapsed();
         eprintln!("$default while PostgreSQL is down: {status} in {took:?}");
         assert_eq!(status, 503, "{body}");
+        // A failed frame names its action and echoes the frame, as every error of one does.
         assert_eq!(
             body,
-            json!({"success": false, "alert": ja(Alert::ServiceUnavailable)}),
+            json!({
+                "action": "auth_result",
+                "success": false,
+                "alert": ja(Alert::ServiceUnavailable),
+                "data": frame,
+            }),
             "attempt {attempt}"
         );
         assert!(took < Duration::from_millis(2_000), "{took:?}");
