@@ -9,7 +9,7 @@ use shared::domain::ConnectionId;
 use shared::entities::users;
 use shared::jobs::{BroadcastJob, DeleteConnectionJob};
 use shared::queries::{outbox, tokens, user_channel, users as user_queries};
-use shared::queue::{Queues, redis_connection};
+use shared::queue::{QueueError, Queues, redis_connection};
 
 use crate::TestEnv;
 
@@ -57,8 +57,8 @@ pub fn queues(env: &TestEnv) -> Queues {
     Queues::new(redis, env.redis.prefix())
 }
 
-/// Stores a message from `sender` and enqueues its broadcast, as `send_message` does; `channel` is what a client
-/// sends (`all_channel` or `user_channel`). Returns the message id.
+/// Stores a message from `sender` and enqueues its broadcast, as `send_message` does;
+/// `channel` is what a client sends (`all_channel` or `user_channel`). Returns the message id.
 pub async fn broadcast(
     env: &TestEnv,
     db: &DatabaseConnection,
@@ -66,6 +66,19 @@ pub async fn broadcast(
     channel: &str,
     body: &str,
 ) -> i64 {
+    broadcast_on(&queues(env), db, sender, channel, body)
+        .await
+        .expect("enqueue")
+}
+
+/// [`broadcast`] on the given queues (a Redis of the test's own); the enqueue's error, if any.
+pub async fn broadcast_on(
+    queues: &Queues,
+    db: &DatabaseConnection,
+    sender: &users::Model,
+    channel: &str,
+    body: &str,
+) -> Result<i64, QueueError> {
     let real_channel = match channel {
         "user_channel" => user_channel(&sender.code),
         other => other.to_owned(),
@@ -73,11 +86,10 @@ pub async fn broadcast(
     let message = outbox::store_message(db, &real_channel, body, sender.id)
         .await
         .expect("store a message");
-    queues(env)
+    queues
         .enqueue_unless_live(&BroadcastJob::for_message(&message))
-        .await
-        .expect("enqueue");
-    message.id
+        .await?;
+    Ok(message.id)
 }
 
 /// Enqueues `count` DeleteConnectionJobs for `<prefix>-<n>` in bulk.

@@ -8,8 +8,6 @@ use e2e::fake_management::FakeManagementApi;
 use e2e::postgres_server::PostgresServer;
 use e2e::redis_server::RedisServer;
 use e2e::{TestEnv, WorkerOptions, WorkerProcess, wait_until};
-use shared::jobs::BroadcastJob;
-use shared::queries::messages;
 use shared::queue::{Queues, redis_connection};
 
 #[tokio::test]
@@ -70,21 +68,13 @@ async fn a_worker_started_while_postgres_and_redis_are_down_waits_for_them() {
     let db = env.db.connect().await;
     let alice = audience::user(&db, "alice").await;
     bind_many(&db, &alice, "conn", 2).await;
-    let message = messages::create(&db, "all_channel", "hello", alice.id)
-        .await
-        .unwrap();
-    let job = BroadcastJob {
-        message_id: message.id,
-        sender_user_id: alice.id,
-        channel: "all_channel".into(),
-        real_channel: "all_channel".into(),
-        token_range: None,
-    };
     let queues = Queues::new(
         redis_connection(&redis.url(), Duration::from_secs(5)).unwrap(),
         env.redis.prefix(),
     );
-    queues.enqueue(&job, Duration::ZERO).await.unwrap();
+    audience::broadcast_on(&queues, &db, &alice, "all_channel", "hello")
+        .await
+        .unwrap();
     wait_until(Duration::from_secs(15), || async {
         api.total_delivered() == 2
     })

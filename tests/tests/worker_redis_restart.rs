@@ -7,8 +7,6 @@ use e2e::audience::{self, bind_many};
 use e2e::fake_management::FakeManagementApi;
 use e2e::redis_server::RedisServer;
 use e2e::{TestEnv, WebApp, WebOptions, WorkerOptions, WorkerProcess, wait_until};
-use shared::jobs::BroadcastJob;
-use shared::queries::messages;
 use shared::queue::{Queues, redis_connection};
 
 #[tokio::test]
@@ -36,22 +34,8 @@ async fn the_worker_survives_a_redis_restart_and_readiness_follows_redis() {
         redis_connection(&redis.url(), Duration::from_secs(5)).unwrap(),
         env.redis.prefix(),
     );
-    let send = |body: &'static str| {
-        let (db, queues, alice) = (&db, &queues, &alice);
-        async move {
-            let message = messages::create(db, "all_channel", body, alice.id)
-                .await
-                .unwrap();
-            let job = BroadcastJob {
-                message_id: message.id,
-                sender_user_id: alice.id,
-                channel: "all_channel".into(),
-                real_channel: "all_channel".into(),
-                token_range: None,
-            };
-            queues.enqueue(&job, Duration::ZERO).await
-        }
-    };
+    let send =
+        |body: &'static str| audience::broadcast_on(&queues, &db, &alice, "all_channel", body);
     send("before").await.unwrap();
     wait_until(Duration::from_secs(10), || async {
         api.total_delivered() == 2
