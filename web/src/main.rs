@@ -38,10 +38,12 @@ async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
         .ok();
     let app = web::Application::build(common, web, metrics).await?;
     let addr = app.local_addr()?;
+    // Handlers first: a SIGTERM right after the "listening" line must drain, not kill.
+    let stop = shared::shutdown::listen();
     println!("web listening on http://{addr}");
     tracing::info!(%addr, "web listening");
     app.run_until(async {
-        shared::shutdown::signal().await;
+        stop.await;
         tracing::info!("shutdown requested");
     })
     .await?;

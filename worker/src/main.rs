@@ -44,7 +44,9 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
             return Ok(());
         }
     };
+    // Handlers first: a SIGTERM right after the "started" line must stop it cleanly.
+    let stop = shared::shutdown::listen();
     println!("worker started; Management API at {endpoint}");
     tracing::info!(%endpoint, "worker started");
-    worker::runtime::run(context, shared::shutdown::signal()).await
+    worker::runtime::run(context, stop).await
 }
