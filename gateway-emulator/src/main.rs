@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
         Err(error) => warn!(%error, "could not raise the open files limit"),
     }
 
+    let shutdown = shutdown_signal();
     let emulator = Emulator::bind(&config).await?;
     let addr = emulator.local_addr().context("reading the bound address")?;
     // Exactly one line on stdout, flushed at once: tests and scripts read the port from it.
@@ -31,35 +32,28 @@ async fn main() -> anyhow::Result<()> {
         "gateway emulator ready"
     );
 
-    emulator.run(shutdown_signal()).await;
+    emulator.run(shutdown).await;
     info!("stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM (`docker stop`).
-async fn shutdown_signal() {
-    let interrupt = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            warn!(%error, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Installs the SIGINT and SIGTERM (`docker stop`) handlers *now* and returns a future that
+/// resolves when either arrives. Called before the "listening" line: a signal sent right after
+/// it must stop the emulator cleanly, not kill it with the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        match (terminate, interrupt) {
+            (Ok(mut terminate), Ok(mut interrupt)) => tokio::select! {
+                _ = terminate.recv() => info!("SIGTERM received"),
+                _ = interrupt.recv() => info!("SIGINT received"),
+            },
+            (Err(error), _) | (_, Err(error)) => {
+                warn!(%error, "cannot listen for SIGTERM/SIGINT");
+                let _ = tokio::signal::ctrl_c().await;
             }
-            Err(error) => {
-                warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => info!("SIGINT received"),
-        () = terminate => info!("SIGTERM received"),
     }
 }
