@@ -5,6 +5,7 @@
 //! - `m20261125_000002_create_ws_tokens`: tokens and the connection each is bound to.
 //! - `m20261125_000003_create_messages`: stored chat messages.
 //! - `m20261126_000004_create_pending_broadcasts`: the outbox of broadcasts not yet finished.
+//! - `m20261126_000005_add_request_id_to_ws_tokens`: binding tokens to Action Cable connections.
 //!
 //! Applied migrations are never edited; change the schema with a new file.
 
@@ -14,6 +15,7 @@ mod m20261125_000001_create_users;
 mod m20261125_000002_create_ws_tokens;
 mod m20261125_000003_create_messages;
 mod m20261126_000004_create_pending_broadcasts;
+mod m20261126_000005_add_request_id_to_ws_tokens;
 
 pub struct Migrator;
 
@@ -25,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_ws_tokens::Migration),
             Box::new(m20261125_000003_create_messages::Migration),
             Box::new(m20261126_000004_create_pending_broadcasts::Migration),
+            Box::new(m20261126_000005_add_request_id_to_ws_tokens::Migration),
         ]
     }
 }

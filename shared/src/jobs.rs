@@ -2,9 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{Channel, ChannelKind, UnknownChannel};
 use crate::entities::messages;
 use crate::queue::{Job, QueueName};
-use crate::{ALL_CHANNEL, USER_CHANNEL};
 
 /// Delivers a stored message to its channel's connections (and interop subscribers).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,29 +12,29 @@ pub struct BroadcastJob {
     pub message_id: i64,
     pub sender_user_id: i64,
     /// What the client asked for: `all_channel` or `user_channel`.
-    pub channel: String,
+    pub channel: ChannelKind,
     /// Where it is stored and published: `all_channel` or `user_channel_<user code>`.
-    pub real_channel: String,
+    pub real_channel: Channel,
     /// Set on the sub-jobs of a large audience: the token ids this part delivers to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_range: Option<TokenRange>,
 }
 
 impl BroadcastJob {
-    /// The whole broadcast of a stored message; everything it needs is on the message row.
-    pub fn for_message(message: &messages::Model) -> Self {
-        let channel = if message.channel == ALL_CHANNEL {
-            ALL_CHANNEL
-        } else {
-            USER_CHANNEL
-        };
+    /// The whole broadcast of a message just stored on `channel`.
+    pub fn new(message: &messages::Model, channel: Channel) -> Self {
         Self {
             message_id: message.id,
             sender_user_id: message.user_id,
-            channel: channel.to_owned(),
-            real_channel: message.channel.clone(),
+            channel: channel.kind(),
+            real_channel: channel,
             token_range: None,
         }
+    }
+
+    /// The whole broadcast of a stored message; everything it needs is on the message row.
+    pub fn for_message(message: &messages::Model) -> Result<Self, UnknownChannel> {
+        Ok(Self::new(message, Channel::parse(&message.channel)?))
     }
 }
 

@@ -4,7 +4,8 @@
 //! # Layout
 //! - [`config`]: settings from the environment, one section per binary.
 //! - [`telemetry`]: tracing set-up.
-//! - [`domain`]: values parsed at the edge (connection ids, origins, token codes, users).
+//! - [`domain`]: values parsed at the edge (connection ids, peers, origins, channels, token
+//!   codes and statuses, users, message bodies).
 //! - [`entities`]: sea-orm entities of the `migration` crate's tables.
 //! - [`db`]: connection pool for PostgreSQL or SQLite.
 //! - [`queries`]: every database query.
@@ -25,8 +26,3 @@ pub mod queries;
 pub mod queue;
 pub mod shutdown;
 pub mod telemetry;
-
-/// The channel every token reads.
-pub const ALL_CHANNEL: &str = "all_channel";
-/// The channel name a client sends for its own user's channel.
-pub const USER_CHANNEL: &str = "user_channel";

@@ -4,6 +4,7 @@ use chrono::{FixedOffset, SecondsFormat};
 use serde::Serialize;
 
 use crate::config::CommonSettings;
+use crate::domain::{Channel, ChannelKind};
 use crate::entities::{messages, users};
 use crate::i18n::Locale;
 
@@ -54,10 +55,14 @@ impl MessageRenderer {
     }
 
     pub fn render(&self, message: &messages::Model, user: &users::Model) -> MessageView {
+        // Every stored name parses; a row written by hand with another name reads as
+        // everyone's channel, as the original rendered it.
+        let kind =
+            Channel::parse(&message.channel).map_or(ChannelKind::All, |channel| channel.kind());
         MessageView {
             id: message.id,
             channel: message.channel.clone(),
-            channel_i18n: self.locale.channel_name(&message.channel),
+            channel_i18n: self.locale.channel_name(kind),
             body: message.body.clone(),
             user: UserView {
                 code: user.code.clone(),

@@ -5,16 +5,17 @@ use std::time::Duration;
 
 use chrono::Utc;
 use sea_orm::DatabaseConnection;
-use shared::domain::ConnectionId;
+use shared::domain::{Channel, ChannelKind, ConnectionId, MessageBody, NewUser, Peer, UserCode};
 use shared::entities::users;
 use shared::jobs::{BroadcastJob, DeleteConnectionJob};
-use shared::queries::{outbox, tokens, user_channel, users as user_queries};
+use shared::queries::{outbox, tokens, users as user_queries};
 use shared::queue::{QueueError, Queues, redis_connection};
 
 use crate::TestEnv;
 
 pub async fn user(db: &DatabaseConnection, code: &str) -> users::Model {
-    user_queries::upsert(db, code, &format!("User {code}"), None)
+    let user = NewUser::parse(code, &format!("User {code}"), None).expect("a valid user");
+    user_queries::upsert(db, &user)
         .await
         .expect("insert a user")
         .0
@@ -30,7 +31,8 @@ pub async fn bind(
         .await
         .expect("issue a token");
     let connection_id = ConnectionId::parse(connection_id).expect("a valid connection id");
-    tokens::record_auth_success(db, token, Utc::now(), Some(&connection_id))
+    let peer = Peer::Gateway(connection_id);
+    tokens::record_auth_success(db, token, Utc::now(), Some(&peer))
         .await
         .expect("bind the token")
         .id
@@ -79,15 +81,16 @@ pub async fn broadcast_on(
     channel: &str,
     body: &str,
 ) -> Result<i64, QueueError> {
-    let real_channel = match channel {
-        "user_channel" => user_channel(&sender.code),
-        other => other.to_owned(),
+    let channel = match ChannelKind::parse(channel).expect("all_channel or user_channel") {
+        ChannelKind::All => Channel::All,
+        ChannelKind::User => Channel::User(UserCode::parse(&sender.code).expect("a user code")),
     };
-    let message = outbox::store_message(db, &real_channel, body, sender.id)
+    let body = MessageBody::parse(body, usize::MAX).expect("a message body");
+    let message = outbox::store_message(db, &channel, &body, sender.id)
         .await
         .expect("store a message");
     queues
-        .enqueue_unless_live(&BroadcastJob::for_message(&message))
+        .enqueue_unless_live(&BroadcastJob::new(&message, channel))
         .await?;
     Ok(message.id)
 }

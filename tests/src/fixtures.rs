@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+};
 use shared::entities::{messages, users, ws_tokens};
 
 use crate::TestEnv;
@@ -47,16 +49,26 @@ pub async fn set_token_created_at(db: &DatabaseConnection, code: &str, at: DateT
     assert_eq!(result.rows_affected, 1, "no ws_token {code}");
 }
 
-/// Stores a message as `send_message` would, without a broadcast.
+/// Stores a message as `send_message` would, without a broadcast. Any channel name goes,
+/// so that tests can also store what the product never would.
 pub async fn insert_message(
     db: &DatabaseConnection,
     real_channel: &str,
     body: &str,
     user_id: i64,
 ) -> messages::Model {
-    shared::queries::messages::create(db, real_channel, body, user_id)
-        .await
-        .expect("insert a message")
+    let now = Utc::now();
+    messages::ActiveModel {
+        channel: Set(real_channel.to_owned()),
+        body: Set(body.to_owned()),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .expect("insert a message")
 }
 
 /// `count` messages `"<prefix> 0"`, `"<prefix> 1"`, …; returns their ids in order.

@@ -42,7 +42,8 @@ async fn all_channel_reaches_every_authenticated_connection_exactly_once() {
         .await
         .unwrap();
     bind(&db, Some(&bob), "left-1").await;
-    let left = shared::domain::ConnectionId::parse("left-1").unwrap();
+    let left =
+        shared::domain::Peer::Gateway(shared::domain::ConnectionId::parse("left-1").unwrap());
     shared::queries::tokens::mark_unsubscribed(&db, &left)
         .await
         .unwrap();

@@ -2,9 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use shared::config::{CommonSettings, WebSettings};
+use shared::domain::NewUser;
 use shared::queries::users;
-
-use crate::admin::{UserInput, validate_user};
 
 #[derive(Parser)]
 #[command(about = "API Gateway WebSocket backend: callbacks and admin API")]
@@ -43,12 +42,8 @@ pub async fn run(
     let output = match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::User { code, name, image } => {
-            let input = UserInput { name, image };
-            let user = validate_user(&code, &input)
-                .map_err(|error| anyhow::anyhow!("{:?}", error.alert()))?;
-            let image = user.image.map(|image| image.into_string());
-            let (user, _) =
-                users::upsert(&db, user.code.as_str(), user.name.as_str(), image).await?;
+            let user = NewUser::parse(&code, &name, image.as_deref())?;
+            let (user, _) = users::upsert(&db, &user).await?;
             serde_json::json!({"code": user.code, "name": user.name, "image": user.image_path})
         }
         Command::Token { user } => {
@@ -59,7 +54,7 @@ pub async fn run(
                 web.token_expired_hours,
             )
             .await
-            .map_err(|error| anyhow::anyhow!("{:?}", error.alert()))?;
+            .map_err(|error| anyhow::anyhow!(common.locale.alert(error.alert())))?;
             serde_json::to_value(issued)?
         }
     };

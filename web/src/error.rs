@@ -1,17 +1,21 @@
-//! Errors a callback or admin request ends with, and the one place that maps them to
-//! statuses. Internal causes are logged with their chain and never shown to clients.
+//! Errors a request ends with, and the one place that maps them to statuses and renders
+//! them in the locale. Internal causes are logged with their chain, never shown to clients.
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Map, Value, json};
+use shared::domain::TokenRefusal;
 use shared::i18n::{Alert, Locale};
 
-use crate::reply::Reply;
+use crate::reply::{Action, Reply};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("client error: {0:?}")]
     Client(Alert),
+    /// A frame's token was refused: the connection is closed after `DISCONNECT_DELAY_SECS`.
+    #[error("token refused: {0:?}")]
+    Refused(TokenRefusal),
     /// The database or Redis cannot be reached right now: 503, worth a retry.
     #[error("unavailable: {0:#}")]
     Unavailable(anyhow::Error),
@@ -20,36 +24,19 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::Client(alert) => status_of(*alert),
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     pub fn alert(&self) -> Alert {
         match self {
             ApiError::Client(alert) => *alert,
+            ApiError::Refused(refusal) => (*refusal).into(),
             ApiError::Unavailable(_) => Alert::ServiceUnavailable,
             ApiError::Internal(_) => Alert::InternalError,
         }
     }
+}
 
-    pub fn into_reply(self, locale: Locale) -> Reply {
-        match &self {
-            ApiError::Internal(cause) => {
-                tracing::error!(error = format!("{cause:#}"), "request failed")
-            }
-            ApiError::Unavailable(cause) => {
-                tracing::warn!(error = format!("{cause:#}"), "request refused: 503")
-            }
-            ApiError::Client(_) => {}
-        }
-        Reply::with_status(
-            self.status(),
-            json!({"success": false, "alert": locale.alert(self.alert())}),
-        )
+impl From<Alert> for ApiError {
+    fn from(alert: Alert) -> Self {
+        ApiError::Client(alert)
     }
 }
 
@@ -77,32 +64,132 @@ impl From<shared::queue::QueueError> for ApiError {
     }
 }
 
-/// The whole mapping from client mistakes to statuses.
-fn status_of(alert: Alert) -> StatusCode {
-    use Alert::*;
-    match alert {
-        ConnectionIdBlank | OriginBlank | RequestInvalidJson | RequestInvalidField
-        | RequestNulCharacter | RequestMalformed | LastIdInvalid | LimitInvalid | UserNameBlank
-        | UserNameInvalid | UserImageInvalid => StatusCode::BAD_REQUEST,
-        ConnectionIdInvalid | OriginInvalid | TokenBlank | TokenDifferent | TokenNotFound
-        | TokenExpiredStart | TokenExpiredCreated | BodyBlank | BodyTooLong => {
-            StatusCode::UNPROCESSABLE_ENTITY
+/// An error as its client sees it: the action it answers, and the frame it echoes, if any.
+/// Handlers return it; [`render`] turns it into the response.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Failure {
+    pub error: ApiError,
+    pub action: Option<Action>,
+    pub data: Option<Map<String, Value>>,
+}
+
+impl Failure {
+    pub fn new(action: Action, error: impl Into<ApiError>) -> Self {
+        Self {
+            error: error.into(),
+            action: Some(action),
+            data: None,
         }
-        GatewaySecretInvalid | AdminUnauthorized => StatusCode::UNAUTHORIZED,
-        RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-        RequestUriTooLong => StatusCode::URI_TOO_LONG,
-        RequestHeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        RequestUnknownMethod | RequestNotFound | UserNotFound | AdminDisabled
-        | ConnectionIdNotFound | ChannelNotSubscribed => StatusCode::NOT_FOUND,
-        RequestMethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        InternalError => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+
+    /// The failure of a frame echoes it, as its successes do.
+    pub fn echoing(mut self, data: &Map<String, Value>) -> Self {
+        self.data = Some(data.clone());
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        status_of(self.action, &self.error)
+    }
+
+    /// `{"success": false, "alert": <localized>}`, with `action` and `data` when known.
+    pub fn into_reply(self, locale: Locale) -> Reply {
+        match &self.error {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed")
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(error = format!("{cause:#}"), "request refused: 503")
+            }
+            ApiError::Client(_) | ApiError::Refused(_) => {}
+        }
+        let mut body = json!({"success": false, "alert": locale.alert(self.error.alert())});
+        if let Some(action) = self.action {
+            body["action"] = json!(action.as_str());
+        }
+        if let Some(data) = &self.data {
+            body["data"] = Value::Object(data.clone());
+        }
+        Reply::with_status(self.status(), body)
     }
 }
 
-/// Maps poem's own errors (unknown route, wrong HTTP method, unreadable body) to JSON.
-pub fn framework_error(error: poem::Error, locale: Locale) -> Response {
+impl From<ApiError> for Failure {
+    fn from(error: ApiError) -> Self {
+        Self {
+            error,
+            action: None,
+            data: None,
+        }
+    }
+}
+
+impl From<Alert> for Failure {
+    fn from(alert: Alert) -> Self {
+        ApiError::Client(alert).into()
+    }
+}
+
+/// The body is rendered by [`render`], which knows the locale.
+impl poem::error::ResponseError for Failure {
+    fn status(&self) -> StatusCode {
+        Failure::status(self)
+    }
+}
+
+/// The whole mapping from errors to statuses.
+fn status_of(action: Option<Action>, error: &ApiError) -> StatusCode {
+    use Alert::*;
+    let alert = match error {
+        ApiError::Unavailable(_) => return StatusCode::SERVICE_UNAVAILABLE,
+        ApiError::Internal(_) => return StatusCode::INTERNAL_SERVER_ERROR,
+        ApiError::Refused(_) => return StatusCode::UNPROCESSABLE_ENTITY,
+        ApiError::Client(alert) => *alert,
+    };
+    match (action, alert) {
+        // Sending to a channel the token does not read is an answer, not an HTTP error
+        // (SPEC §1), and every flaw of a message body is a 422 `send_result`.
+        (Some(Action::SendResult), ChannelNotSubscribed) => StatusCode::OK,
+        (Some(Action::SendResult), RequestInvalidField | RequestNulCharacter) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        (
+            _,
+            ConnectionIdBlank | OriginBlank | RequestInvalidJson | RequestInvalidField
+            | RequestNulCharacter | RequestMalformed | LastIdInvalid | LimitInvalid | UserNameBlank
+            | UserNameInvalid | UserImageInvalid,
+        ) => StatusCode::BAD_REQUEST,
+        (
+            _,
+            ConnectionIdInvalid | OriginInvalid | TokenBlank | TokenDifferent | TokenNotFound
+            | TokenExpiredStart | TokenExpiredCreated | BodyBlank | BodyTooLong,
+        ) => StatusCode::UNPROCESSABLE_ENTITY,
+        (_, GatewaySecretInvalid | AdminUnauthorized) => StatusCode::UNAUTHORIZED,
+        (_, RequestTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+        (_, RequestTimeout) => StatusCode::REQUEST_TIMEOUT,
+        (_, RequestUriTooLong) => StatusCode::URI_TOO_LONG,
+        (_, RequestHeadersTooLarge) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        (
+            _,
+            RequestUnknownMethod | RequestNotFound | UserNotFound | AdminDisabled
+            | ConnectionIdNotFound | ChannelNotSubscribed,
+        ) => StatusCode::NOT_FOUND,
+        (_, RequestMethodNotAllowed) => StatusCode::METHOD_NOT_ALLOWED,
+        (_, ServiceUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
+        (_, InternalError) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Every error response of web: a handler's [`Failure`], or poem's own errors (unknown
+/// route, wrong HTTP method, unreadable body), as JSON in the locale.
+pub fn render(error: poem::Error, locale: Locale) -> Response {
+    if error.is::<Failure>() {
+        if let Ok(failure) = error.downcast::<Failure>() {
+            return failure.into_reply(locale).into_response();
+        }
+        unreachable!("`is` and `downcast` agree");
+    }
     let alert = match error.status() {
         StatusCode::NOT_FOUND => Alert::RequestNotFound,
         StatusCode::METHOD_NOT_ALLOWED => Alert::RequestMethodNotAllowed,
@@ -113,5 +200,5 @@ pub fn framework_error(error: poem::Error, locale: Locale) -> Response {
             Alert::InternalError
         }
     };
-    ApiError::Client(alert).into_reply(locale).into_response()
+    Failure::from(alert).into_reply(locale).into_response()
 }

@@ -3,15 +3,17 @@
 //! # Layout
 //! - [`startup`]: `Application::build` binds and wires; `run_until` serves until shutdown.
 //! - `shutdown`: the drain on SIGTERM; `listener`: the acceptor and connections it stops.
-//! - `callbacks`: `$connect`, `$disconnect`, `$default` and its methods.
+//! - `chat`: the transport-neutral core: a frame's authentication, methods and replies.
+//! - `callbacks`: `$connect`, `$disconnect`, and `$default`, the HTTP adapter of `chat`.
 //! - `admin`: issuing users and tokens.
 //! - `edge`: reading bodies, and the limits every connection and request is held to.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`.
 //! - [`cli`]: the operator commands.
-//! - `error`, `reply`, `state`: the shared plumbing of handlers.
+//! - `error`: every error's status and localized body; `reply`, `state`: handlers' plumbing.
 
 mod admin;
 mod callbacks;
+mod chat;
 pub mod cli;
 mod edge;
 mod error;

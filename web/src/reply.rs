@@ -2,7 +2,7 @@
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 /// A status and a JSON body.
 #[derive(Debug)]
@@ -19,27 +19,6 @@ impl Reply {
     pub fn with_status(status: StatusCode, body: Value) -> Self {
         Self { status, body }
     }
-
-    /// The same reply with one more field in its JSON object body.
-    pub fn with_field(mut self, name: &str, value: Value) -> Self {
-        if let Value::Object(body) = &mut self.body {
-            body.insert(name.to_owned(), value);
-        }
-        self
-    }
-
-    /// `{"action": .., "success": false, "alert": .., "data": <frame>}`.
-    pub fn action_failure(
-        status: StatusCode,
-        action: &str,
-        alert: &str,
-        data: &Map<String, Value>,
-    ) -> Self {
-        Self::with_status(
-            status,
-            json!({"action": action, "success": false, "alert": alert, "data": data}),
-        )
-    }
 }
 
 impl IntoResponse for Reply {
@@ -48,5 +27,27 @@ impl IntoResponse for Reply {
             .status(self.status)
             .content_type("application/json")
             .body(self.body.to_string())
+    }
+}
+
+/// The `action` a reply names, so a client can route it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Connect,
+    Disconnect,
+    AuthResult,
+    GetMessages,
+    SendResult,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Connect => "connect",
+            Action::Disconnect => "disconnect",
+            Action::AuthResult => "auth_result",
+            Action::GetMessages => "get_messages",
+            Action::SendResult => "send_result",
+        }
     }
 }

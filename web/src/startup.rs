@@ -75,7 +75,7 @@ impl Application {
             .at("/readyz", get(health::readyz))
             .at("/metrics", get(health::metrics))
             .around(health::record)
-            .catch_all_error(move |error| async move { error::framework_error(error, locale) })
+            .catch_all_error(move |error| async move { error::render(error, locale) })
             .around(shutdown::close_while_draining)
             .with(edge::BodyGuard::new(self.state.web.body_timeout));
         let connections = Connections::default();

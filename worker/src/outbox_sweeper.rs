@@ -41,7 +41,17 @@ pub async fn sweep(context: &JobContext) -> Result<usize, JobError> {
         let page = outbox::pending_since(&context.db, since, after_id, PAGE).await?;
         let Some(last) = page.last() else { break };
         after_id = last.id;
-        let jobs: Vec<BroadcastJob> = page.iter().map(BroadcastJob::for_message).collect();
+        let jobs: Vec<BroadcastJob> = page
+            .iter()
+            .filter_map(|message| match BroadcastJob::for_message(message) {
+                Ok(job) => Some(job),
+                // Only a row written by hand has another channel; nobody reads it.
+                Err(error) => {
+                    tracing::error!(message_id = message.id, %error, "cannot broadcast");
+                    None
+                }
+            })
+            .collect();
         let pushed = context.queues.default.push_unless_live(&jobs).await?;
         let message_ids: Vec<i64> = jobs
             .iter()

@@ -22,7 +22,7 @@ pub enum UserInputError {
 }
 
 /// The public id of a user.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserCode(String);
 
 impl UserCode {
@@ -78,6 +78,29 @@ impl ImagePath {
 
     pub fn into_string(self) -> String {
         self.0
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user as the admin API and the operator CLI accept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub code: UserCode,
+    pub name: UserName,
+    pub image: Option<ImagePath>,
+}
+
+impl NewUser {
+    /// Checks the code, then the name, then the image path.
+    pub fn parse(code: &str, name: &str, image: Option<&str>) -> Result<Self, UserInputError> {
+        Ok(Self {
+            code: UserCode::parse(code)?,
+            name: UserName::parse(name)?,
+            image: image.map(ImagePath::parse).transpose()?,
+        })
     }
 }
 

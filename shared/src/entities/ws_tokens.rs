@@ -12,6 +12,8 @@ pub struct Model {
     pub last_auth_successed_at: Option<DateTimeUtc>,
     pub last_status: Option<String>,
     pub connection_id: Option<String>,
+    /// The Action Cable connection it is bound to (`CableId`).
+    pub request_id: Option<String>,
     pub started_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

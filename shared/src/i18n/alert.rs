@@ -52,3 +52,37 @@ alerts! {
     UserImageInvalid => "user_image_invalid",
     InternalError => "internal_error",
 }
+
+impl From<crate::domain::TokenRefusal> for Alert {
+    fn from(refusal: crate::domain::TokenRefusal) -> Self {
+        use crate::domain::TokenRefusal::*;
+        match refusal {
+            Blank => Alert::TokenBlank,
+            Different => Alert::TokenDifferent,
+            NotFound => Alert::TokenNotFound,
+            ExpiredStart => Alert::TokenExpiredStart,
+            ExpiredCreated => Alert::TokenExpiredCreated,
+        }
+    }
+}
+
+impl From<crate::domain::MessageBodyError> for Alert {
+    fn from(error: crate::domain::MessageBodyError) -> Self {
+        match error {
+            crate::domain::MessageBodyError::Blank => Alert::BodyBlank,
+            crate::domain::MessageBodyError::TooLong => Alert::BodyTooLong,
+        }
+    }
+}
+
+impl From<crate::domain::UserInputError> for Alert {
+    fn from(error: crate::domain::UserInputError) -> Self {
+        use crate::domain::UserInputError::*;
+        match error {
+            Code => Alert::RequestInvalidField,
+            NameBlank => Alert::UserNameBlank,
+            Name => Alert::UserNameInvalid,
+            Image => Alert::UserImageInvalid,
+        }
+    }
+}

@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
+use crate::domain::ChannelKind;
+
 mod alert;
 
 pub use alert::Alert;
@@ -57,12 +59,11 @@ impl Locale {
             .unwrap_or(alert.key())
     }
 
-    /// `all_channel` → its name; `user_channel_<code>` → the user channel's name.
-    pub fn channel_name(self, real_channel: &str) -> &'static str {
-        let key = if real_channel.starts_with("user_channel") {
-            "user_channel"
-        } else {
-            "all_channel"
+    /// The localized name of a channel's kind.
+    pub fn channel_name(self, kind: ChannelKind) -> &'static str {
+        let key = match kind {
+            ChannelKind::All => "all_channel",
+            ChannelKind::User => "user_channel",
         };
         catalog(self)
             .channels
@@ -107,6 +108,6 @@ mod tests {
             .to_utc();
         let jst = FixedOffset::east_opt(9 * 3600).unwrap();
         assert_eq!(Locale::Ja.date_time(at, jst), "2026/11/25 10:02:03");
-        assert_eq!(Locale::En.channel_name("user_channel_u1"), "Direct");
+        assert_eq!(Locale::En.channel_name(ChannelKind::User), "Direct");
     }
 }

@@ -6,19 +6,20 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use crate::domain::Channel;
 use crate::entities::{messages, users};
 
 pub type MessageWithUser = (messages::Model, users::Model);
 
 pub async fn create(
     db: &impl ConnectionTrait,
-    real_channel: &str,
+    channel: &Channel,
     body: &str,
     user_id: i64,
 ) -> Result<messages::Model, DbErr> {
     let now = Utc::now();
     messages::ActiveModel {
-        channel: Set(real_channel.to_owned()),
+        channel: Set(channel.real_name()),
         body: Set(body.to_owned()),
         user_id: Set(user_id),
         created_at: Set(now),
@@ -42,9 +43,9 @@ pub async fn find_live_with_user(
     Ok(found.and_then(|(message, user)| user.map(|user| (message, user))))
 }
 
-fn visible(channels: &[String]) -> sea_orm::Select<messages::Entity> {
+fn visible(channels: &[Channel]) -> sea_orm::Select<messages::Entity> {
     messages::Entity::find()
-        .filter(messages::Column::Channel.is_in(channels.iter().cloned()))
+        .filter(messages::Column::Channel.is_in(channels.iter().map(Channel::real_name)))
         .filter(messages::Column::DeletedAt.is_null())
 }
 
@@ -52,7 +53,7 @@ fn visible(channels: &[String]) -> sea_orm::Select<messages::Entity> {
 /// ones were left out.
 pub async fn since(
     db: &impl ConnectionTrait,
-    channels: &[String],
+    channels: &[Channel],
     last_id: i64,
     max: u64,
 ) -> Result<(Vec<MessageWithUser>, u64), DbErr> {
@@ -65,7 +66,7 @@ pub async fn since(
 /// The newest `limit` messages, oldest first.
 pub async fn latest(
     db: &impl ConnectionTrait,
-    channels: &[String],
+    channels: &[Channel],
     limit: u64,
 ) -> Result<Vec<MessageWithUser>, DbErr> {
     newest(visible(channels), limit, db).await

@@ -9,17 +9,18 @@ use sea_orm::{
     QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 
+use crate::domain::{Channel, MessageBody};
 use crate::entities::{messages, pending_broadcasts};
 
 /// Stores a message and the broadcast it is owed, atomically.
 pub async fn store_message(
     db: &impl TransactionTrait,
-    real_channel: &str,
-    body: &str,
+    channel: &Channel,
+    body: &MessageBody,
     user_id: i64,
 ) -> Result<messages::Model, DbErr> {
     let transaction = db.begin().await?;
-    let message = super::messages::create(&transaction, real_channel, body, user_id).await?;
+    let message = super::messages::create(&transaction, channel, body.as_str(), user_id).await?;
     pending_broadcasts::Entity::insert(pending_broadcasts::ActiveModel {
         message_id: Set(message.id),
         created_at: Set(message.created_at),

@@ -7,15 +7,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::domain::{ConnectionId, new_token_code};
+use crate::domain::{Peer, TokenStatus, new_token_code};
 use crate::entities::{users, ws_tokens};
-
-/// `last_status` of a token that may receive broadcasts.
-pub const STATUS_SUCCESS: &str = "success";
-/// `last_status` after `$disconnect`.
-pub const STATUS_UNSUBSCRIBED: &str = "unsubscribed";
-/// `last_status` after the Management API answered 410 for its connection.
-pub const STATUS_GONE: &str = "gone";
 
 pub async fn issue(
     db: &impl ConnectionTrait,
@@ -33,17 +26,33 @@ pub async fn issue(
     .await
 }
 
-/// The token bound to `connection_id` and the token with `code` (with its user), in one
-/// round trip: `$default` needs both on every frame.
+/// The column that binds a token to a connection of this kind, and the connection's id.
+fn binding(peer: &Peer) -> (ws_tokens::Column, &str) {
+    match peer {
+        Peer::Gateway(id) => (ws_tokens::Column::ConnectionId, id.as_str()),
+        Peer::Cable(id) => (ws_tokens::Column::RequestId, id.as_str()),
+    }
+}
+
+fn is_bound_to(token: &ws_tokens::Model, peer: &Peer) -> bool {
+    match peer {
+        Peer::Gateway(id) => token.connection_id.as_deref() == Some(id.as_str()),
+        Peer::Cable(id) => token.request_id.as_deref() == Some(id.as_str()),
+    }
+}
+
+/// The token bound to `peer` and the token with `code` (with its user), in one round trip:
+/// every frame needs both.
 pub async fn find_bound_and_by_code(
     db: &impl ConnectionTrait,
-    connection_id: &ConnectionId,
+    peer: &Peer,
     code: &str,
 ) -> Result<(Option<ws_tokens::Model>, Option<TokenWithUser>), DbErr> {
+    let (column, id) = binding(peer);
     let rows = ws_tokens::Entity::find()
         .filter(
             Condition::any()
-                .add(ws_tokens::Column::ConnectionId.eq(connection_id.as_str()))
+                .add(column.eq(id))
                 .add(ws_tokens::Column::Code.eq(code)),
         )
         .find_also_related(users::Entity)
@@ -51,7 +60,7 @@ pub async fn find_bound_and_by_code(
         .await?;
     let bound = rows
         .iter()
-        .find(|(token, _)| token.connection_id.as_deref() == Some(connection_id.as_str()))
+        .find(|(token, _)| is_bound_to(token, peer))
         .map(|(token, _)| token.clone());
     let by_code = rows.into_iter().find(|(token, _)| token.code == code);
     Ok((bound, by_code))
@@ -59,12 +68,13 @@ pub async fn find_bound_and_by_code(
 
 pub type TokenWithUser = (ws_tokens::Model, Option<users::Model>);
 
-/// Records a successful authentication; `bind_to` moves the token to that connection.
+/// Records a successful authentication; `bind_to` moves the token to that connection, off
+/// whichever connection of either kind it was bound to before (a token has one at a time).
 pub async fn record_auth_success(
     db: &impl ConnectionTrait,
     token: ws_tokens::Model,
     now: DateTime<Utc>,
-    bind_to: Option<&ConnectionId>,
+    bind_to: Option<&Peer>,
 ) -> Result<ws_tokens::Model, DbErr> {
     let first_success = token.auth_successed_at.is_none();
     let mut active: ws_tokens::ActiveModel = token.into();
@@ -72,10 +82,19 @@ pub async fn record_auth_success(
     if first_success {
         active.auth_successed_at = Set(Some(now));
     }
-    active.last_status = Set(Some(STATUS_SUCCESS.to_owned()));
-    if let Some(connection_id) = bind_to {
-        active.connection_id = Set(Some(connection_id.as_str().to_owned()));
-        active.started_at = Set(Some(now));
+    active.last_status = Set(Some(TokenStatus::Success.as_str().to_owned()));
+    match bind_to {
+        Some(Peer::Gateway(id)) => {
+            active.connection_id = Set(Some(id.as_str().to_owned()));
+            active.request_id = Set(None);
+            active.started_at = Set(Some(now));
+        }
+        Some(Peer::Cable(id)) => {
+            active.request_id = Set(Some(id.as_str().to_owned()));
+            active.connection_id = Set(None);
+            active.started_at = Set(Some(now));
+        }
+        None => {}
     }
     active.updated_at = Set(now);
     active.update(db).await
@@ -84,10 +103,10 @@ pub async fn record_auth_success(
 pub async fn record_status(
     db: &impl ConnectionTrait,
     token_id: i64,
-    status: &str,
+    status: TokenStatus,
 ) -> Result<(), DbErr> {
     ws_tokens::Entity::update_many()
-        .col_expr(ws_tokens::Column::LastStatus, Expr::value(status))
+        .col_expr(ws_tokens::Column::LastStatus, Expr::value(status.as_str()))
         .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(ws_tokens::Column::Id.eq(token_id))
         .exec(db)
@@ -95,18 +114,16 @@ pub async fn record_status(
         .map(|_| ())
 }
 
-/// `$disconnect`: marks the token bound to the connection. False when none is bound.
-pub async fn mark_unsubscribed(
-    db: &impl ConnectionTrait,
-    connection_id: &ConnectionId,
-) -> Result<bool, DbErr> {
+/// The connection closed: marks the token bound to it. False when none is bound.
+pub async fn mark_unsubscribed(db: &impl ConnectionTrait, peer: &Peer) -> Result<bool, DbErr> {
+    let (column, id) = binding(peer);
     let result = ws_tokens::Entity::update_many()
         .col_expr(
             ws_tokens::Column::LastStatus,
-            Expr::value(STATUS_UNSUBSCRIBED),
+            Expr::value(TokenStatus::Unsubscribed.as_str()),
         )
         .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(ws_tokens::Column::ConnectionId.eq(connection_id.as_str()))
+        .filter(column.eq(id))
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
@@ -120,7 +137,10 @@ pub async fn retire_connection(
     connection_id: &str,
 ) -> Result<(), DbErr> {
     ws_tokens::Entity::update_many()
-        .col_expr(ws_tokens::Column::LastStatus, Expr::value(STATUS_GONE))
+        .col_expr(
+            ws_tokens::Column::LastStatus,
+            Expr::value(TokenStatus::Gone.as_str()),
+        )
         .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(ws_tokens::Column::Id.eq(token_id))
         .filter(ws_tokens::Column::ConnectionId.eq(connection_id))
@@ -146,7 +166,7 @@ pub struct Target {
 fn audience_query(audience: Audience) -> sea_orm::Select<ws_tokens::Entity> {
     let query = ws_tokens::Entity::find()
         .filter(ws_tokens::Column::ConnectionId.is_not_null())
-        .filter(ws_tokens::Column::LastStatus.eq(STATUS_SUCCESS));
+        .filter(ws_tokens::Column::LastStatus.eq(TokenStatus::Success.as_str()));
     match audience {
         Audience::Everyone => query,
         Audience::User(user_id) => query.filter(ws_tokens::Column::UserId.eq(user_id)),

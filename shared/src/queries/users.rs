@@ -6,14 +6,15 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, TryInsertResult,
 };
 
+use crate::domain::{NewUser, UserCode};
 use crate::entities::users;
 
 pub async fn find_by_code(
     db: &impl ConnectionTrait,
-    code: &str,
+    code: &UserCode,
 ) -> Result<Option<users::Model>, DbErr> {
     users::Entity::find()
-        .filter(users::Column::Code.eq(code))
+        .filter(users::Column::Code.eq(code.as_str()))
         .one(db)
         .await
 }
@@ -27,10 +28,10 @@ pub async fn find_by_code(
 /// calls in the same clock tick both see "their" `created_at`.)
 pub async fn upsert(
     db: &impl ConnectionTrait,
-    code: &str,
-    name: &str,
-    image_path: Option<String>,
+    input: &NewUser,
 ) -> Result<(users::Model, bool), DbErr> {
+    let (code, name) = (input.code.as_str(), input.name.as_str());
+    let image_path = input.image.as_ref().map(|image| image.as_str().to_owned());
     let now = Utc::now().trunc_subsecs(6);
     let user = users::ActiveModel {
         code: Set(code.to_owned()),
@@ -54,7 +55,7 @@ pub async fn upsert(
             .exec(db)
             .await?;
     }
-    let user = find_by_code(db, code)
+    let user = find_by_code(db, &input.code)
         .await?
         .ok_or(DbErr::RecordNotFound(format!(
             "user {code} after its upsert"

@@ -11,7 +11,6 @@ mod tokens;
 mod users;
 
 pub use tokens::issue as tokens_issue;
-pub use users::{UserInput, validate_user};
 
 /// Admin request bodies are a few small fields.
 const MAX_ADMIN_BODY_BYTES: usize = 16 * 1024;

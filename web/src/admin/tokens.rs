@@ -12,7 +12,7 @@ use shared::queries::{tokens, users};
 
 use super::{MAX_ADMIN_BODY_BYTES, bearer};
 use crate::edge;
-use crate::error::ApiError;
+use crate::error::{ApiError, Failure};
 use crate::reply::Reply;
 use crate::state::AppState;
 
@@ -45,7 +45,7 @@ pub async fn issue(
         Some(code) => {
             let code =
                 UserCode::parse(code).map_err(|_| ApiError::Client(Alert::RequestInvalidField))?;
-            let user = users::find_by_code(db, code.as_str()).await?;
+            let user = users::find_by_code(db, &code).await?;
             Some(user.ok_or(ApiError::Client(Alert::UserNotFound))?)
         }
     };
@@ -60,14 +60,11 @@ pub async fn issue(
 }
 
 #[handler]
-pub async fn post_token(request: &Request, body: Body, Data(state): Data<&AppState>) -> Reply {
-    match run(request, body, state).await {
-        Ok(reply) => reply,
-        Err(error) => error.into_reply(state.common.locale),
-    }
-}
-
-async fn run(request: &Request, body: Body, state: &AppState) -> Result<Reply, ApiError> {
+pub async fn post_token(
+    request: &Request,
+    body: Body,
+    Data(state): Data<&AppState>,
+) -> Result<Reply, Failure> {
     bearer::check(request, state)?;
     let bytes = edge::read_body(body, MAX_ADMIN_BODY_BYTES).await?;
     let input: TokenRequest = if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -82,6 +79,6 @@ async fn run(request: &Request, body: Body, state: &AppState) -> Result<Reply, A
         state.web.token_expired_hours,
     )
     .await?;
-    let body = serde_json::to_value(&issued).map_err(anyhow::Error::from)?;
+    let body = serde_json::to_value(&issued).map_err(|error| ApiError::Internal(error.into()))?;
     Ok(Reply::with_status(StatusCode::CREATED, body))
 }

@@ -2,19 +2,13 @@
 //!
 //! # Layout
 //! - `gateway`: the checks every callback shares (secret, connection id, origin).
-//! - `frame`: parsing a `$default` body into a JSON object.
-//! - `auth`: token authentication, run on every `$default` frame.
-//! - `connect`, `disconnect`, `default`: the route handlers.
-//! - `get_messages`, `send_message`: the `$default` methods.
+//! - `connect`, `disconnect`: the connection's life.
+//! - `default`: a client's frame, run by the chat core (`crate::chat`).
 
-mod auth;
 mod connect;
 mod default;
 mod disconnect;
-mod frame;
 mod gateway;
-mod get_messages;
-mod send_message;
 
 use poem::{Route, post};
 

@@ -2,7 +2,7 @@
 //! A large audience is cut into token-id ranges, each a sub-job any worker can take.
 
 use serde_json::json;
-use shared::USER_CHANNEL;
+use shared::domain::Channel;
 use shared::jobs::{BroadcastJob, TokenRange};
 use shared::queries::messages;
 use shared::queries::tokens::{self, Audience, Target};
@@ -14,7 +14,7 @@ use crate::fanout;
 use crate::outcome::JobOutcome;
 
 pub async fn run(context: &JobContext, job: BroadcastJob) -> Result<JobOutcome, JobError> {
-    let span = tracing::info_span!("broadcast", message_id = job.message_id, channel = job.real_channel, range = ?job.token_range);
+    let span = tracing::info_span!("broadcast", message_id = job.message_id, channel = %job.real_channel, range = ?job.token_range);
     run_in_span(context, job).instrument(span).await
 }
 
@@ -24,10 +24,9 @@ async fn run_in_span(context: &JobContext, job: BroadcastJob) -> Result<JobOutco
         tracing::info!("message deleted; nothing to deliver");
         return Ok(JobOutcome::Done);
     };
-    let audience = if job.channel == USER_CHANNEL {
-        Audience::User(job.sender_user_id)
-    } else {
-        Audience::Everyone
+    let audience = match job.real_channel {
+        Channel::User(_) => Audience::User(job.sender_user_id),
+        Channel::All => Audience::Everyone,
     };
     let payload = json!({
         "action": "send_message",
@@ -85,7 +84,10 @@ async fn publish_once(
     if !context.interop.enabled() || context.deliveries.was_published(job.message_id).await? {
         return Ok(());
     }
-    context.interop.publish(&job.real_channel, payload).await?;
+    context
+        .interop
+        .publish(&job.real_channel.real_name(), payload)
+        .await?;
     context.deliveries.mark_published(job.message_id).await?;
     Ok(())
 }
