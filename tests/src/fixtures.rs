@@ -3,9 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use shared::domain::Channel;
 use shared::entities::{messages, users, ws_tokens};
 
 use crate::TestEnv;
@@ -57,18 +56,19 @@ pub async fn insert_message(
     body: &str,
     user_id: i64,
 ) -> messages::Model {
-    let now = Utc::now();
-    messages::ActiveModel {
-        channel: Set(real_channel.to_owned()),
-        body: Set(body.to_owned()),
-        user_id: Set(user_id),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
+    let mut message = shared::queries::messages::create(db, &Channel::All, body, user_id)
+        .await
+        .expect("insert a message");
+    if message.channel != real_channel {
+        messages::Entity::update_many()
+            .col_expr(messages::Column::Channel, Expr::value(real_channel))
+            .filter(messages::Column::Id.eq(message.id))
+            .exec(db)
+            .await
+            .expect("move the message to its channel");
+        message.channel = real_channel.to_owned();
     }
-    .insert(db)
-    .await
-    .expect("insert a message")
+    message
 }
 
 /// `count` messages `"<prefix> 0"`, `"<prefix> 1"`, …; returns their ids in order.

@@ -1,10 +1,10 @@
 //! `/healthz` (process up), `/readyz` (database and Redis reachable, not draining), `/metrics`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem::{Endpoint, IntoResponse, Request, Response, handler};
+use poem::{Response, handler};
 use serde_json::json;
 
 use crate::reply::Reply;
@@ -58,47 +58,4 @@ pub fn metrics(Data(state): Data<&AppState>) -> Response {
     Response::builder()
         .content_type("text/plain; version=0.0.4")
         .body(text)
-}
-
-/// Counts requests and their latency by path and status.
-pub async fn record<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {
-    let path = route_label(request.uri().path());
-    let started = Instant::now();
-    let response = next.call(request).await.map(IntoResponse::into_response);
-    let status = match &response {
-        Ok(response) => response.status(),
-        Err(error) => error.status(),
-    };
-    let labels = [
-        ("path", path.to_owned()),
-        ("status", status.as_u16().to_string()),
-    ];
-    ::metrics::counter!("web_requests_total", &labels).increment(1);
-    ::metrics::histogram!("web_request_seconds", &labels).record(started.elapsed().as_secs_f64());
-    response
-}
-
-/// A bounded label for a request path: the route it matches, or `other`. Raw paths would
-/// let anyone grow the metrics without limit.
-fn route_label(path: &str) -> &'static str {
-    const ROUTES: [&str; 11] = [
-        "/ws_apigateway/connect",
-        "/ws_apigateway/connect.json",
-        "/ws_apigateway/disconnect",
-        "/ws_apigateway/disconnect.json",
-        "/ws_apigateway/default",
-        "/ws_apigateway/default.json",
-        "/api/ws_tokens",
-        "/healthz",
-        "/readyz",
-        "/metrics",
-        "/api/users/{code}",
-    ];
-    if let Some(route) = ROUTES.iter().find(|route| **route == path) {
-        return route;
-    }
-    match path.strip_prefix("/api/users/") {
-        Some(code) if !code.is_empty() && !code.contains('/') => "/api/users/{code}",
-        _ => "other",
-    }
 }

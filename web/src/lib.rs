@@ -7,7 +7,7 @@
 //! - `callbacks`: `$connect`, `$disconnect`, and `$default`, the HTTP adapter of `chat`.
 //! - `admin`: issuing users and tokens.
 //! - `edge`: reading bodies, and the limits every connection and request is held to.
-//! - `health`: `/healthz`, `/readyz`, `/metrics`.
+//! - `health`: `/healthz`, `/readyz`, `/metrics`; `request_metrics`: what `/metrics` counts.
 //! - [`cli`]: the operator commands.
 //! - `error`: every error's status and localized body; `reply`, `state`: handlers' plumbing.
 
@@ -20,6 +20,7 @@ mod error;
 mod health;
 mod listener;
 mod reply;
+mod request_metrics;
 mod shutdown;
 pub mod startup;
 mod state;

@@ -15,7 +15,7 @@ use tokio::net::TcpListener;
 use crate::listener::{Connections, DrainingAcceptor};
 use crate::shutdown::{self, Draining, Periods};
 use crate::state::{AppState, Inner};
-use crate::{admin, callbacks, edge, error, health};
+use crate::{admin, callbacks, edge, error, health, request_metrics};
 
 pub struct Application {
     listener: TcpListener,
@@ -74,7 +74,7 @@ impl Application {
             .at("/healthz", get(health::healthz))
             .at("/readyz", get(health::readyz))
             .at("/metrics", get(health::metrics))
-            .around(health::record)
+            .around(request_metrics::record)
             .catch_all_error(move |error| async move { error::render(error, locale) })
             .around(shutdown::close_while_draining)
             .with(edge::BodyGuard::new(self.state.web.body_timeout));

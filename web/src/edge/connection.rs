@@ -27,10 +27,11 @@ use bytes::Bytes;
 use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
-use serde_json::json;
 use shared::i18n::{Alert, Locale};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep, sleep_until};
+
+use crate::error::Failure;
 
 /// What every connection is held to.
 pub struct ConnectionLimits {
@@ -59,22 +60,22 @@ struct Answers {
 
 impl Answers {
     fn new(locale: Locale) -> Self {
-        let answer = |status: &str, alert: Alert| {
-            let body = json!({"success": false, "alert": locale.alert(alert)}).to_string();
+        // Status and body come from the one mapping every response uses.
+        let answer = |alert: Alert| {
+            let reply = Failure::from(alert).into_reply(locale);
+            let body = reply.body.to_string();
             Bytes::from(format!(
-                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                "HTTP/1.1 {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
                  connection: close\r\n\r\n{body}",
+                reply.status,
                 body.len()
             ))
         };
         Self {
-            timeout: answer("408 Request Timeout", Alert::RequestTimeout),
-            malformed: answer("400 Bad Request", Alert::RequestMalformed),
-            uri_too_long: answer("414 URI Too Long", Alert::RequestUriTooLong),
-            headers_too_large: answer(
-                "431 Request Header Fields Too Large",
-                Alert::RequestHeadersTooLarge,
-            ),
+            timeout: answer(Alert::RequestTimeout),
+            malformed: answer(Alert::RequestMalformed),
+            uri_too_long: answer(Alert::RequestUriTooLong),
+            headers_too_large: answer(Alert::RequestHeadersTooLarge),
         }
     }
 
