@@ -1,10 +1,13 @@
-//! The Redis queue against a real Redis: each test in its own key space.
+//! The Redis queue against a real Redis: each test in its own key space, on a clock of its
+//! own that it moves forward instead of sleeping.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-use shared::queue::{Acked, ClaimPolicy, Job, JobQueue, QueueName, redis_connection};
+use shared::queue::{Acked, ClaimPolicy, Clock, Job, JobQueue, QueueName, redis_connection};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Ping {
@@ -16,8 +19,29 @@ impl Job for Ping {
     const QUEUE: QueueName = QueueName::Default;
 }
 
+/// Time that passes only when a test says so.
+#[derive(Clone)]
+struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl ManualClock {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(Utc::now())))
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
 struct Fixture {
     queue: JobQueue,
+    clock: ManualClock,
     redis: shared::queue::RedisConnection,
     prefix: String,
 }
@@ -28,9 +52,16 @@ impl Fixture {
             std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let redis = redis_connection(&url, Duration::from_secs(10)).unwrap();
         let prefix = format!("qt-{}", uuid::Uuid::new_v4().simple());
-        let queue = JobQueue::new(redis.clone(), &prefix, QueueName::Default);
+        let clock = ManualClock::new();
+        let queue = JobQueue::with_clock(
+            redis.clone(),
+            &prefix,
+            QueueName::Default,
+            Arc::new(clock.clone()),
+        );
         Self {
             queue,
+            clock,
             redis,
             prefix,
         }
@@ -106,7 +137,7 @@ async fn twenty_thousand_due_jobs_are_promoted_in_chunks_without_error() {
             f.queue.push(job, Duration::from_millis(1)).await.unwrap();
         }
     }
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    f.clock.advance(Duration::from_millis(5));
     let started = Instant::now();
     let mut claimed = 0;
     loop {
@@ -146,7 +177,16 @@ async fn an_expired_lease_hands_the_job_to_the_next_claim() {
             .unwrap()
             .is_empty()
     );
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    f.clock.advance(Duration::from_millis(199));
+    assert!(
+        f.queue
+            .claim(1, "live:1", &policy(200))
+            .await
+            .unwrap()
+            .is_empty(),
+        "the lease holds until its deadline"
+    );
+    f.clock.advance(Duration::from_millis(1));
     let recovered = f
         .queue
         .claim(1, "live:2", &policy(5_000))
@@ -173,7 +213,7 @@ async fn renewed_leases_are_not_taken_over() {
         .pop()
         .unwrap();
     for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        f.clock.advance(Duration::from_millis(100));
         let renewed = f
             .queue
             .extend(
@@ -219,7 +259,7 @@ async fn failures_retry_later_then_die_and_can_be_retried_by_hand() {
             .unwrap()
             .is_empty()
     );
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    f.clock.advance(Duration::from_millis(120));
     let again = f
         .queue
         .claim(1, "w:3", &policy(5_000))
@@ -253,7 +293,7 @@ async fn a_job_that_keeps_killing_workers_is_buried() {
             .await
             .unwrap();
         assert_eq!(job.len(), 1, "round {round}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        f.clock.advance(Duration::from_millis(5));
     }
     assert!(
         f.queue
@@ -324,7 +364,15 @@ async fn delayed_jobs_wait_until_due() {
             .unwrap()
             .is_empty()
     );
-    tokio::time::sleep(Duration::from_millis(320)).await;
+    f.clock.advance(Duration::from_millis(299));
+    assert!(
+        f.queue
+            .claim(1, "w:1", &policy(5_000))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    f.clock.advance(Duration::from_millis(1));
     assert_eq!(
         f.queue.claim(1, "w:2", &policy(5_000)).await.unwrap().len(),
         1
