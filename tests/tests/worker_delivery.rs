@@ -5,6 +5,7 @@ use std::time::Duration;
 use e2e::audience::{self, bind, bind_many, broadcast};
 use e2e::fake_management::FakeManagementApi;
 use e2e::{TestEnv, WorkerOptions, WorkerProcess, fixtures, wait_until};
+use redis::AsyncCommands;
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -89,17 +90,33 @@ async fn user_channel_reaches_only_the_senders_connections() {
         let frame: Value = serde_json::from_str(&api.delivered(id)[0]).unwrap();
         assert_eq!(frame["messages"][0]["channel"], "user_channel_alice");
     }
-    // Give a stray delivery time to show up before checking nobody else got one.
-    let done = e2e::redis::DEFAULT_QUEUE;
+    // Once alice's broadcast has finished, a later message to everyone reaches bob: had
+    // the first one been sent to him, it would have arrived before.
+    let stats = env.redis.key(e2e::redis::DEFAULT_QUEUE, "stats");
     wait_until(DEADLINE, || async {
-        env.redis.waiting(done).await.is_empty()
+        let mut redis = env.redis.connection().await;
+        let done: u64 = redis.hget(&stats, "done").await.unwrap_or(0);
+        done == 1
     })
     .await
-    .unwrap();
+    .expect("alice's broadcast finishes");
+    broadcast(&env, &db, &bob, "all_channel", "to everyone").await;
+    wait_until(DEADLINE, || async {
+        bobs.iter().all(|id| api.delivered_count(id) >= 1)
+    })
+    .await
+    .expect("the later message reaches bob");
     for id in &bobs {
+        let bodies: Vec<Value> = api
+            .delivered(id)
+            .iter()
+            .map(|frame| {
+                serde_json::from_str::<Value>(frame).unwrap()["messages"][0]["body"].clone()
+            })
+            .collect();
         assert_eq!(
-            api.attempts(id),
-            0,
+            bodies,
+            ["to everyone"],
             "{id} must not get alice's user channel"
         );
     }
