@@ -5,7 +5,6 @@ use std::time::Duration;
 use e2e::audience::{self, bind, bind_many, broadcast};
 use e2e::fake_management::FakeManagementApi;
 use e2e::{TestEnv, WorkerOptions, WorkerProcess, fixtures, wait_until};
-use redis::AsyncCommands;
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -92,11 +91,8 @@ async fn user_channel_reaches_only_the_senders_connections() {
     }
     // Once alice's broadcast has finished, a later message to everyone reaches bob: had
     // the first one been sent to him, it would have arrived before.
-    let stats = env.redis.key(e2e::redis::DEFAULT_QUEUE, "stats");
     wait_until(DEADLINE, || async {
-        let mut redis = env.redis.connection().await;
-        let done: u64 = redis.hget(&stats, "done").await.unwrap_or(0);
-        done == 1
+        env.redis.stored_jobs(e2e::redis::DEFAULT_QUEUE).await == 0
     })
     .await
     .expect("alice's broadcast finishes");

@@ -6,7 +6,6 @@ use e2e::audience::{self, bind, broadcast};
 use e2e::fake_management::FakeManagementApi;
 use e2e::{TestEnv, WorkerOptions, WorkerProcess, wait_until};
 use futures::StreamExt;
-use redis::AsyncCommands;
 use serde_json::Value;
 
 #[tokio::test]
@@ -69,11 +68,8 @@ async fn broadcasts_are_published_for_action_cable_and_anycable() {
 
     // Published once per broadcast: once this broadcast has finished, the next
     // publications are those of a later message.
-    let stats = env.redis.key(e2e::redis::DEFAULT_QUEUE, "stats");
     wait_until(Duration::from_secs(20), || async {
-        let mut redis = env.redis.connection().await;
-        let done: u64 = redis.hget(&stats, "done").await.unwrap_or(0);
-        done == 1
+        env.redis.stored_jobs(e2e::redis::DEFAULT_QUEUE).await == 0
     })
     .await
     .expect("the broadcast finishes");

@@ -168,3 +168,22 @@ impl JobQueue {
         Ok(changed == 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::ClaimPolicy;
+
+    #[test]
+    fn a_run_that_failed_on_the_last_allowed_claim_is_not_retried() {
+        let policy = ClaimPolicy {
+            lease: Duration::from_secs(5),
+            max_attempts: 3,
+            dead_retention: 10,
+        };
+        assert!(policy.retries_after(1));
+        assert!(policy.retries_after(2));
+        assert!(!policy.retries_after(3));
+    }
+}

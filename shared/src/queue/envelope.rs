@@ -49,32 +49,31 @@ mod tests {
     use super::{Envelope, StoredEnvelope};
     use crate::queue::{Job, QueueName};
 
+    /// A job whose arguments are a bare number.
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
-    struct Ping {
-        n: u32,
-    }
+    struct Tick(u32);
 
-    impl Job for Ping {
-        const NAME: &'static str = "Ping";
-        const QUEUE: QueueName = QueueName::Default;
+    impl Job for Tick {
+        const NAME: &'static str = "Tick";
+        const QUEUE: QueueName = QueueName::LowPriority;
     }
 
     #[test]
     fn the_stored_json_keeps_its_layout_and_reads_back() {
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let json = Envelope::encode(&Ping { n: 7 }, at).unwrap();
+        let json = Envelope::encode(&Tick(7), at).unwrap();
         assert_eq!(
             json,
-            r#"{"job":"Ping","args":{"n":7},"enqueued_at":"2023-11-14T22:13:20+00:00"}"#
+            r#"{"job":"Tick","args":7,"enqueued_at":"2023-11-14T22:13:20+00:00"}"#
         );
         let stored = StoredEnvelope::decode(&json).unwrap();
-        assert_eq!(stored.job, "Ping");
-        assert_eq!(stored.args::<Ping>().unwrap(), Ping { n: 7 });
+        assert_eq!(stored.job, "Tick");
+        assert_eq!(stored.args::<Tick>().unwrap(), Tick(7));
     }
 
     #[test]
     fn a_payload_without_its_push_time_still_reads() {
-        let stored = StoredEnvelope::decode(r#"{"job":"Ping","args":{"n":1}}"#).unwrap();
+        let stored = StoredEnvelope::decode(r#"{"job":"Tick","args":1}"#).unwrap();
         assert_eq!(stored.enqueued_at, None);
     }
 }
