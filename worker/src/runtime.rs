@@ -49,7 +49,8 @@ async fn handle(leased: LeasedJob, runner: Data<Arc<QueueRunner>>) -> Result<(),
     Ok(())
 }
 
-/// One apalis worker for `queue`, claiming from it and running up to `concurrency` jobs.
+/// One apalis worker for queue `name`: it claims from that queue and runs as many jobs at
+/// once as the settings allow for it.
 fn register(monitor: Monitor, worker: &Worker, name: QueueName, source: Source) -> Monitor {
     let concurrency = match name {
         QueueName::Default => worker.settings.broadcast_jobs,
