@@ -12,7 +12,7 @@
 //! - [`i18n`]: localized alerts, channel names and dates.
 //! - [`message_view`]: the `<message>` JSON clients render.
 //! - [`jobs`]: `BroadcastJob` and `DeleteConnectionJob`.
-//! - [`queue`]: the prioritized Redis queues.
+//! - [`queue`]: the prioritized Redis queues, the stored job envelope, and the clock they read.
 //! - [`shutdown`]: the SIGTERM/SIGINT every binary stops on.
 
 pub mod config;

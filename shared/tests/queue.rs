@@ -1,10 +1,15 @@
-//! The Redis queue against a real Redis: each test in its own key space.
+//! The Redis queue against a real Redis: each test in its own key space, on a clock of its
+//! own that it moves forward instead of sleeping.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-use shared::queue::{Acked, ClaimPolicy, Job, JobQueue, QueueName, redis_connection};
+use shared::queue::{
+    Acked, ClaimPolicy, ClaimedJob, Clock, Job, JobQueue, QueueName, redis_connection,
+};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Ping {
@@ -16,8 +21,29 @@ impl Job for Ping {
     const QUEUE: QueueName = QueueName::Default;
 }
 
+/// Time that passes only when a test says so.
+#[derive(Clone)]
+struct ManualClock(Arc<Mutex<DateTime<Utc>>>);
+
+impl ManualClock {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(Utc::now())))
+    }
+
+    fn advance(&self, by: Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
 struct Fixture {
     queue: JobQueue,
+    clock: ManualClock,
     redis: shared::queue::RedisConnection,
     prefix: String,
 }
@@ -28,12 +54,28 @@ impl Fixture {
             std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
         let redis = redis_connection(&url, Duration::from_secs(10)).unwrap();
         let prefix = format!("qt-{}", uuid::Uuid::new_v4().simple());
-        let queue = JobQueue::new(redis.clone(), &prefix, QueueName::Default);
+        let clock = ManualClock::new();
+        let queue = JobQueue::with_clock(
+            redis.clone(),
+            &prefix,
+            QueueName::Default,
+            Arc::new(clock.clone()),
+        );
         Self {
             queue,
+            clock,
             redis,
             prefix,
         }
+    }
+
+    /// Claims the next due job, if any, as `owner` with a lease of `lease_ms`.
+    async fn claim_one(&self, owner: &str, lease_ms: u64) -> Option<ClaimedJob> {
+        self.queue
+            .claim(1, owner, &policy(lease_ms))
+            .await
+            .unwrap()
+            .pop()
     }
 
     async fn key_count(&self) -> usize {
@@ -78,7 +120,7 @@ async fn jobs_run_in_order_and_finished_ones_are_capped() {
         f.queue.push(&Ping { n }, Duration::ZERO).await.unwrap();
     }
     let mut seen = Vec::new();
-    while let Some(job) = f.queue.claim(1, "w:1", &policy(5_000)).await.unwrap().pop() {
+    while let Some(job) = f.claim_one("w:1", 5_000).await {
         let envelope: serde_json::Value = serde_json::from_str(&job.payload).unwrap();
         assert_eq!(envelope["job"], "Ping");
         seen.push(envelope["args"]["n"].as_u64().unwrap());
@@ -106,7 +148,7 @@ async fn twenty_thousand_due_jobs_are_promoted_in_chunks_without_error() {
             f.queue.push(job, Duration::from_millis(1)).await.unwrap();
         }
     }
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    f.clock.advance(Duration::from_millis(5));
     let started = Instant::now();
     let mut claimed = 0;
     loop {
@@ -132,28 +174,15 @@ async fn twenty_thousand_due_jobs_are_promoted_in_chunks_without_error() {
 async fn an_expired_lease_hands_the_job_to_the_next_claim() {
     let f = Fixture::new();
     f.queue.push(&Ping { n: 1 }, Duration::ZERO).await.unwrap();
-    let lost = f
-        .queue
-        .claim(1, "dead-worker:1", &policy(200))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let lost = f.claim_one("dead-worker:1", 200).await.unwrap();
+    assert!(f.claim_one("live:1", 200).await.is_none());
+    f.clock.advance(Duration::from_millis(199));
     assert!(
-        f.queue
-            .claim(1, "live:1", &policy(200))
-            .await
-            .unwrap()
-            .is_empty()
+        f.claim_one("live:1", 200).await.is_none(),
+        "the lease holds until its deadline"
     );
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    let recovered = f
-        .queue
-        .claim(1, "live:2", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    f.clock.advance(Duration::from_millis(1));
+    let recovered = f.claim_one("live:2", 5_000).await.unwrap();
     assert_eq!(recovered.id, lost.id);
     assert_eq!(recovered.attempts, 2);
     // The dead worker's late acknowledgement no longer counts.
@@ -165,15 +194,9 @@ async fn an_expired_lease_hands_the_job_to_the_next_claim() {
 async fn renewed_leases_are_not_taken_over() {
     let f = Fixture::new();
     f.queue.push(&Ping { n: 1 }, Duration::ZERO).await.unwrap();
-    let job = f
-        .queue
-        .claim(1, "w:1", &policy(300))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let job = f.claim_one("w:1", 300).await.unwrap();
     for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        f.clock.advance(Duration::from_millis(100));
         let renewed = f
             .queue
             .extend(
@@ -183,13 +206,7 @@ async fn renewed_leases_are_not_taken_over() {
             .await
             .unwrap();
         assert_eq!(renewed, 1);
-        assert!(
-            f.queue
-                .claim(1, "other:1", &policy(300))
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert!(f.claim_one("other:1", 300).await.is_none());
     }
 }
 
@@ -197,13 +214,7 @@ async fn renewed_leases_are_not_taken_over() {
 async fn failures_retry_later_then_die_and_can_be_retried_by_hand() {
     let f = Fixture::new();
     f.queue.push(&Ping { n: 7 }, Duration::ZERO).await.unwrap();
-    let job = f
-        .queue
-        .claim(1, "w:1", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let job = f.claim_one("w:1", 5_000).await.unwrap();
     assert!(
         f.queue
             .retry_later(&job, Duration::from_millis(100), "boom")
@@ -212,33 +223,15 @@ async fn failures_retry_later_then_die_and_can_be_retried_by_hand() {
     );
     let counts = f.queue.counts().await.unwrap();
     assert_eq!((counts.failed, counts.running), (1, 0));
-    assert!(
-        f.queue
-            .claim(1, "w:2", &policy(5_000))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    tokio::time::sleep(Duration::from_millis(120)).await;
-    let again = f
-        .queue
-        .claim(1, "w:3", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    assert!(f.claim_one("w:2", 5_000).await.is_none());
+    f.clock.advance(Duration::from_millis(120));
+    let again = f.claim_one("w:3", 5_000).await.unwrap();
     assert_eq!(again.attempts, 2);
     assert!(f.queue.bury(&again, "for good", 5).await.unwrap());
     assert_eq!(f.queue.counts().await.unwrap().dead, 1);
     assert_eq!(f.queue.dead_ids(10).await.unwrap(), vec![again.id.clone()]);
     assert!(f.queue.retry_dead(&again.id).await.unwrap());
-    let revived = f
-        .queue
-        .claim(1, "w:4", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let revived = f.claim_one("w:4", 5_000).await.unwrap();
     assert_eq!((revived.id, revived.attempts), (again.id, 1));
 }
 
@@ -253,15 +246,9 @@ async fn a_job_that_keeps_killing_workers_is_buried() {
             .await
             .unwrap();
         assert_eq!(job.len(), 1, "round {round}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        f.clock.advance(Duration::from_millis(5));
     }
-    assert!(
-        f.queue
-            .claim(1, "crashy:4", &policy(1))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(f.claim_one("crashy:4", 1).await.is_none());
     assert_eq!(f.queue.counts().await.unwrap().dead, 1);
 }
 
@@ -270,13 +257,7 @@ async fn dead_jobs_are_kept_up_to_the_retention() {
     let f = Fixture::new();
     for n in 0..12 {
         f.queue.push(&Ping { n }, Duration::ZERO).await.unwrap();
-        let job = f
-            .queue
-            .claim(1, &format!("w:{n}"), &policy(5_000))
-            .await
-            .unwrap()
-            .pop()
-            .unwrap();
+        let job = f.claim_one(&format!("w:{n}"), 5_000).await.unwrap();
         f.queue.bury(&job, "x", 5).await.unwrap();
     }
     assert_eq!(f.queue.counts().await.unwrap().dead, 5);
@@ -291,21 +272,9 @@ async fn released_jobs_run_next_without_counting_an_attempt() {
     let f = Fixture::new();
     f.queue.push(&Ping { n: 1 }, Duration::ZERO).await.unwrap();
     f.queue.push(&Ping { n: 2 }, Duration::ZERO).await.unwrap();
-    let first = f
-        .queue
-        .claim(1, "w:1", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let first = f.claim_one("w:1", 5_000).await.unwrap();
     assert!(f.queue.release(&first).await.unwrap());
-    let next = f
-        .queue
-        .claim(1, "w:2", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let next = f.claim_one("w:2", 5_000).await.unwrap();
     assert_eq!((next.id, next.attempts), (first.id, 1));
 }
 
@@ -317,18 +286,11 @@ async fn delayed_jobs_wait_until_due() {
         .await
         .unwrap();
     assert_eq!(f.queue.counts().await.unwrap().scheduled, 1);
-    assert!(
-        f.queue
-            .claim(1, "w:1", &policy(5_000))
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    tokio::time::sleep(Duration::from_millis(320)).await;
-    assert_eq!(
-        f.queue.claim(1, "w:2", &policy(5_000)).await.unwrap().len(),
-        1
-    );
+    assert!(f.claim_one("w:1", 5_000).await.is_none());
+    f.clock.advance(Duration::from_millis(299));
+    assert!(f.claim_one("w:1", 5_000).await.is_none());
+    f.clock.advance(Duration::from_millis(1));
+    assert!(f.claim_one("w:2", 5_000).await.is_some());
 }
 
 /// A job of a group, like the parts of one message's broadcast.
@@ -413,13 +375,7 @@ async fn a_dead_job_keeps_its_group_live_until_retried_and_done() {
         .push(&Part { group: 5, part: 0 }, Duration::ZERO)
         .await
         .unwrap();
-    let job = f
-        .queue
-        .claim(1, "w:1", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let job = f.claim_one("w:1", 5_000).await.unwrap();
     assert!(f.queue.bury(&job, "boom", 10).await.unwrap());
     let skipped = f
         .queue
@@ -428,13 +384,7 @@ async fn a_dead_job_keeps_its_group_live_until_retried_and_done() {
         .unwrap();
     assert!(skipped[0].is_none(), "a dead job is still owed");
     assert!(f.queue.retry_dead(&job.id).await.unwrap());
-    let job = f
-        .queue
-        .claim(1, "w:2", &policy(5_000))
-        .await
-        .unwrap()
-        .pop()
-        .unwrap();
+    let job = f.claim_one("w:2", 5_000).await.unwrap();
     assert_eq!(
         f.queue.ack(&job, 0).await.unwrap(),
         Acked::GroupFinished("5".into())
@@ -453,13 +403,7 @@ async fn a_dead_job_dropped_by_retention_leaves_its_group() {
             .unwrap();
     }
     for _ in 0..2 {
-        let job = f
-            .queue
-            .claim(1, "w:1", &policy(5_000))
-            .await
-            .unwrap()
-            .pop()
-            .unwrap();
+        let job = f.claim_one("w:1", 5_000).await.unwrap();
         assert!(f.queue.bury(&job, "boom", 1).await.unwrap());
     }
     let pushed = f

@@ -90,17 +90,30 @@ async fn user_channel_reaches_only_the_senders_connections() {
         let frame: Value = serde_json::from_str(&api.delivered(id)[0]).unwrap();
         assert_eq!(frame["messages"][0]["channel"], "user_channel_alice");
     }
-    // Give a stray delivery time to show up before checking nobody else got one.
-    let done = e2e::redis::DEFAULT_QUEUE;
+    // Once alice's broadcast has finished, a later message to everyone reaches bob: had
+    // the first one been sent to him, it would have arrived before.
     wait_until(DEADLINE, || async {
-        env.redis.waiting(done).await.is_empty()
+        env.redis.stored_jobs(e2e::redis::DEFAULT_QUEUE).await == 0
     })
     .await
-    .unwrap();
+    .expect("alice's broadcast finishes");
+    broadcast(&env, &db, &bob, "all_channel", "to everyone").await;
+    wait_until(DEADLINE, || async {
+        bobs.iter().all(|id| api.delivered_count(id) >= 1)
+    })
+    .await
+    .expect("the later message reaches bob");
     for id in &bobs {
+        let bodies: Vec<Value> = api
+            .delivered(id)
+            .iter()
+            .map(|frame| {
+                serde_json::from_str::<Value>(frame).unwrap()["messages"][0]["body"].clone()
+            })
+            .collect();
         assert_eq!(
-            api.attempts(id),
-            0,
+            bodies,
+            ["to everyone"],
             "{id} must not get alice's user channel"
         );
     }

@@ -196,26 +196,36 @@ async fn an_undecodable_payload_goes_to_the_dead_set_and_the_worker_keeps_going(
 }
 
 #[tokio::test]
-async fn an_idle_worker_starts_a_new_job_within_250_ms() {
+async fn an_idle_worker_is_woken_by_a_push_long_before_its_next_poll() {
+    const IDLE_POLL: Duration = Duration::from_secs(30);
     let env = TestEnv::postgres().await;
     let api = FakeManagementApi::start().await;
-    // A long idle poll: only the wake-up can explain a fast pickup.
-    let _worker =
-        WorkerProcess::spawn(&env, &options(&api).with_env("WORKER_IDLE_POLL_MS", "5000")).await;
+    // A long idle poll: only the wake-up can explain a pickup well within it.
+    let idle_poll_ms = IDLE_POLL.as_millis().to_string();
+    let _worker = WorkerProcess::spawn(
+        &env,
+        &options(&api).with_env("WORKER_IDLE_POLL_MS", idle_poll_ms),
+    )
+    .await;
     audience::delete_jobs(&env, "warmup", 1).await;
+    // Idle: the warm-up job is done and every wake-up token has been taken.
+    let (stats, wakeup) = (
+        env.redis.key("low_priority", "stats"),
+        env.redis.key("low_priority", "wakeup"),
+    );
     wait_until(Duration::from_secs(10), || async {
-        api.deletes("warmup-0") == 1
+        let mut redis = env.redis.connection().await;
+        let done: u64 = redis.hget(&stats, "done").await.unwrap_or(0);
+        let tokens: u64 = redis.llen(&wakeup).await.unwrap_or(u64::MAX);
+        api.deletes("warmup-0") == 1 && done == 1 && tokens == 0
     })
     .await
-    .unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await; // idle on purpose
+    .expect("the warm-up job finishes");
     let pushed = Instant::now();
     audience::delete_jobs(&env, "ok", 1).await;
-    wait_until(Duration::from_millis(250), || async {
-        api.deletes("ok-0") == 1
-    })
-    .await
-    .expect("picked up within 250 ms");
+    wait_until(IDLE_POLL / 3, || async { api.deletes("ok-0") == 1 })
+        .await
+        .expect("picked up long before the idle poll");
     eprintln!("idle pickup took {:?}", pushed.elapsed());
 }
 

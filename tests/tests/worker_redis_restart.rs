@@ -52,8 +52,12 @@ async fn the_worker_survives_a_redis_restart_and_readiness_follows_redis() {
     .await
     .expect("readiness reports Redis down");
     eprintln!("/readyz went 503 {:?} after Redis died", down_at.elapsed());
-    // Let the worker hit errors for a while.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The worker runs into the outage before Redis comes back.
+    wait_until(Duration::from_secs(10), || async {
+        worker.logs().text().contains("claim failed; retrying")
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the worker noticed the outage:\n{}", worker.logs().text()));
 
     redis.restart().await;
     let up_at = Instant::now();

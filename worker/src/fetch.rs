@@ -2,36 +2,47 @@
 //! room for one. It never ends and never yields an error (apalis ends a worker on either):
 //! Redis trouble is logged and retried with backoff.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::{BackendBuilder, BoxDynError, CustomBackend, Task};
 use futures::stream::{self, BoxStream, StreamExt};
-use shared::queue::{ClaimedJob, JobQueue, RedisConnection, redis_connection};
+use shared::queue::{ClaimPolicy, JobQueue, RedisConnection, redis_connection};
 use tokio_util::sync::CancellationToken;
 
-use crate::context::SharedContext;
+use crate::backoff::Backoff;
+use crate::leases::{LeasedJob, Leases};
 
-pub type ClaimStream = BoxStream<'static, Result<Option<Task<ClaimedJob>>, BoxDynError>>;
-pub type ClaimSink = futures::sink::Drain<Task<ClaimedJob>>;
-pub type QueueBackend = CustomBackend<ClaimedJob, Source, ClaimStream, SinkAdapter>;
+pub type ClaimStream = BoxStream<'static, Result<Option<Task<LeasedJob>>, BoxDynError>>;
+pub type ClaimSink = futures::sink::Drain<Task<LeasedJob>>;
+pub type QueueBackend = CustomBackend<LeasedJob, Source, ClaimStream, SinkAdapter>;
+pub type SinkAdapter = futures::sink::SinkErrInto<ClaimSink, Task<LeasedJob>, BoxDynError>;
 
 /// What the backend is built from; cloned for every (re)start of the worker.
 #[derive(Clone)]
 pub struct Source {
-    pub context: SharedContext,
     pub queue: JobQueue,
+    pub policy: ClaimPolicy,
+    /// Every claim's lease is held here from the moment it is made.
+    pub leases: Leases,
+    /// Unique per process and start; a claim's owner is this and a counter.
+    pub worker_id: Arc<str>,
+    /// For the connection of its own that blocking on the wake-up list needs.
+    pub redis_url: Arc<str>,
+    /// `WORKER_IDLE_POLL_MS`.
+    pub idle_poll: Duration,
     pub stop: CancellationToken,
 }
 
-pub type SinkAdapter = futures::sink::SinkErrInto<ClaimSink, Task<ClaimedJob>, BoxDynError>;
-
-pub fn backend(source: Source) -> Result<QueueBackend, BoxDynError> {
+pub fn backend(source: Source) -> QueueBackend {
     use futures::SinkExt;
-    Ok(BackendBuilder::new()
+    BackendBuilder::new()
         .database(source)
         .fetcher(|source: &mut Source, _config: &(), _worker| claims(source.clone()))
         .sink(|_source: &mut Source, _config: &()| futures::sink::drain().sink_err_into())
-        .build()?)
+        .build()
+        // The builder only fails on a part left out, and all three are given above.
+        .expect("backend has every part")
 }
 
 struct ClaimState {
@@ -53,23 +64,23 @@ fn claims(source: Source) -> ClaimStream {
             if state.source.stop.is_cancelled() {
                 return None;
             }
-            let context = &state.source.context;
+            let source = &state.source;
             state.claims += 1;
-            let owner = format!("{}:{}", context.worker_id, state.claims);
-            match state.source.queue.claim(1, &owner, &context.claim_policy()).await {
+            let owner = format!("{}:{}", source.worker_id, state.claims);
+            match source.queue.claim(1, &owner, &source.policy).await {
                 Ok(mut jobs) => {
                     state.failures = 0;
                     if let Some(job) = jobs.pop() {
-                        context.leases.hold(state.source.queue.name(), &job);
-                        return Some((Ok(Some(Task::new(job))), state));
+                        let leased = source.leases.hold(source.queue.name(), job);
+                        return Some((Ok(Some(Task::new(leased))), state));
                     }
                     wait_for_work(&mut state).await;
                 }
                 Err(error) => {
                     state.failures += 1;
-                    let pause = Duration::from_millis(100 * 2u64.pow(state.failures.min(5)));
-                    tracing::warn!(%error, queue = state.source.queue.name().as_str(), ?pause, "claim failed; retrying");
-                    pause_unless_stopped(&state.source.stop, pause).await;
+                    let pause = Backoff::CLAIM.delay(state.failures);
+                    tracing::warn!(%error, queue = source.queue.name().as_str(), ?pause, "claim failed; retrying");
+                    pause_unless_stopped(&source.stop, pause).await;
                 }
             }
         }
@@ -80,9 +91,9 @@ fn claims(source: Source) -> ClaimStream {
 /// Blocks on the queue's wake-up list; scheduled and orphaned jobs are looked at again
 /// after `WORKER_IDLE_POLL_MS` at the latest.
 async fn wait_for_work(state: &mut ClaimState) {
-    let idle = state.source.context.settings.idle_poll;
+    let idle = state.source.idle_poll;
     if state.blocking.is_none() {
-        let url = &state.source.context.common.redis_url;
+        let url = &state.source.redis_url;
         state.blocking = redis_connection(url, idle + Duration::from_secs(2)).ok();
     }
     let Some(blocking) = state.blocking.as_mut() else {

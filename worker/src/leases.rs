@@ -15,12 +15,39 @@ pub struct Leases {
     dropped: Arc<Notify>,
 }
 
-impl Leases {
-    pub fn hold(&self, queue: QueueName, job: &ClaimedJob) {
-        self.lock().insert(job.id.clone(), (queue, job.clone()));
+/// A claimed job whose lease this process holds: made by [`Leases::hold`] when the job is
+/// claimed, given up by [`LeasedJob::settled`] once the queue has its outcome. Until then
+/// the lease is renewed, and handed back on shutdown.
+///
+/// Dropped without being settled (a handler that panicked), the lease stays held, so that
+/// shutdown still hands the job back instead of leaving it to expire.
+pub struct LeasedJob {
+    job: ClaimedJob,
+    leases: Leases,
+}
+
+impl LeasedJob {
+    pub fn job(&self) -> &ClaimedJob {
+        &self.job
     }
 
-    pub fn drop_lease(&self, job_id: &str) {
+    /// The queue has the job's outcome: stop renewing its lease.
+    pub fn settled(self) {
+        self.leases.drop_lease(&self.job.id);
+    }
+}
+
+impl Leases {
+    /// Takes charge of a job's lease from its claim on.
+    pub fn hold(&self, queue: QueueName, job: ClaimedJob) -> LeasedJob {
+        self.lock().insert(job.id.clone(), (queue, job.clone()));
+        LeasedJob {
+            job,
+            leases: self.clone(),
+        }
+    }
+
+    fn drop_lease(&self, job_id: &str) {
         self.lock().remove(job_id);
         self.dropped.notify_waiters();
     }

@@ -2,11 +2,15 @@
 //! and pushes to clients through the API Gateway Management API.
 //!
 //! # Layout
+//! - [`startup`]: connections, and the parts below built with only what each uses.
 //! - [`runtime`]: the apalis monitor, one worker per queue, shutdown.
 //! - `fetch`: the apalis backend that claims from our Redis queue.
-//! - `leases`: renewing claims while jobs run; handing them back on shutdown.
-//! - `jobs`: one file per job, and the dispatch on the stored job name.
+//! - `leases`: a claimed job's lease, held from claim to settle; renewing them while jobs
+//!   run; handing them back on shutdown.
+//! - `jobs`: one handler per job (`JobHandler`), and the registry that runs a claimed job
+//!   by its stored name.
 //! - `outcome`: done, retry later, or dead — settled in the queue.
+//! - `backoff`: every pause between attempts (jobs, POSTs, claims).
 //! - `fanout`: bounded, retried, recorded delivery to many connections.
 //! - `management`: the Management API client and how its errors are read.
 //! - `delivery_log`: which connections already got a message.
@@ -14,8 +18,8 @@
 //! - `interop`: Action Cable / AnyCable pub/sub.
 //! - [`cli`]: operator commands.
 
+mod backoff;
 pub mod cli;
-mod context;
 mod delivery_log;
 mod fanout;
 mod fetch;
@@ -26,3 +30,4 @@ mod management;
 mod outbox_sweeper;
 mod outcome;
 pub mod runtime;
+pub mod startup;

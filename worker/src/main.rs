@@ -37,8 +37,8 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
     shared::telemetry::init(common.log_format);
     let endpoint = settings.apigw_endpoint.clone();
     // A worker waiting at start-up for PostgreSQL or Redis still stops on the signal.
-    let context = tokio::select! {
-        context = worker::runtime::build_context(common, settings) => context?,
+    let app = tokio::select! {
+        app = worker::startup::build(common, settings) => app?,
         () = shared::shutdown::signal() => {
             tracing::info!("shutdown requested before the worker started");
             return Ok(());
@@ -48,5 +48,5 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
     let stop = shared::shutdown::listen();
     println!("worker started; Management API at {endpoint}");
     tracing::info!(%endpoint, "worker started");
-    worker::runtime::run(context, stop).await
+    worker::runtime::run(app, stop).await
 }

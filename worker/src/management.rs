@@ -38,7 +38,7 @@ impl ManagementApi {
             .operation_timeout(settings.apigw_timeout)
             .connect_timeout(Duration::from_secs(3))
             .build();
-        let mut builder = if uses_real_credentials(&settings.apigw_endpoint) {
+        let mut builder = if uses_real_credentials(settings) {
             let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
             aws_sdk_apigatewaymanagement::config::Builder::from(&shared)
         } else {
@@ -80,14 +80,14 @@ impl ManagementApi {
 }
 
 /// AWS's credential chain unless the endpoint is on this machine and no keys are set.
-fn uses_real_credentials(endpoint: &str) -> bool {
-    let local = url_host(endpoint).is_some_and(|host| {
+fn uses_real_credentials(settings: &WorkerSettings) -> bool {
+    let local = url_host(&settings.apigw_endpoint).is_some_and(|host| {
         host == "localhost"
             || host
                 .parse::<std::net::IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
     });
-    !local || std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
+    !local || settings.aws_access_key_set
 }
 
 fn url_host(endpoint: &str) -> Option<String> {

@@ -9,6 +9,9 @@ pub struct WorkerSettings {
     /// Management API endpoint including the stage, e.g. `https://id.execute-api.region.amazonaws.com/prod`.
     pub apigw_endpoint: String,
     pub apigw_region: String,
+    /// `AWS_ACCESS_KEY_ID` is set: a loopback endpoint is then still called with AWS's
+    /// credential chain. Only whether it is set is kept here; the SDK reads the key.
+    pub aws_access_key_set: bool,
     /// Deadline of one `PostToConnection` attempt.
     pub apigw_timeout: Duration,
     /// Attempts per connection within one run of a broadcast (429, 5xx, timeouts).
@@ -35,6 +38,8 @@ pub struct WorkerSettings {
     /// How often the outbox is swept for broadcasts without a live job.
     pub outbox_sweep_interval: Duration,
     pub interop: InteropSettings,
+    /// `HOSTNAME`: the first part of this process's worker id, which claims carry.
+    pub host_name: String,
 }
 
 /// Mirroring broadcasts to an existing Rails deployment through Redis pub/sub.
@@ -62,6 +67,7 @@ impl WorkerSettings {
         Ok(Self {
             apigw_endpoint: apigw_endpoint.trim_end_matches('/').to_owned(),
             apigw_region: env.string("APIGW_REGION", "us-east-1"),
+            aws_access_key_set: env.optional("AWS_ACCESS_KEY_ID").is_some(),
             apigw_timeout: Duration::from_millis(env.ranged(
                 "APIGW_TIMEOUT_MS",
                 5_000,
@@ -92,6 +98,7 @@ impl WorkerSettings {
                 600_000,
             )?),
             interop: InteropSettings::from_env(env)?,
+            host_name: env.string("HOSTNAME", "worker"),
         })
     }
 }
@@ -139,6 +146,20 @@ mod tests {
         let settings = WorkerSettings::from_env(&env(&[])).unwrap();
         assert_eq!(settings.apigw_endpoint, "http://127.0.0.1:4000/local");
         assert!(!settings.interop.enabled());
+        assert!(!settings.aws_access_key_set);
+        assert_eq!(settings.host_name, "worker");
+    }
+
+    #[test]
+    fn the_access_key_is_only_noted_as_set() {
+        let settings = WorkerSettings::from_env(&env(&[
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
+            ("HOSTNAME", "box-1"),
+        ]))
+        .unwrap();
+        assert!(settings.aws_access_key_set);
+        assert_eq!(settings.host_name, "box-1");
+        assert!(!format!("{settings:?}").contains("AKIAEXAMPLE"));
     }
 
     #[test]

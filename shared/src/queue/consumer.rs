@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{JobQueue, QueueError, RedisConnection, now_ms, scripts};
+use super::{JobQueue, QueueError, RedisConnection, millis, scripts};
 
 /// A job this worker holds the lease of.
 #[derive(Debug, Clone)]
@@ -30,12 +30,19 @@ pub enum Acked {
 #[derive(Debug, Clone)]
 pub struct ClaimPolicy {
     pub lease: Duration,
+    /// Claims a job gets at most; see [`ClaimPolicy::retries_after`].
     pub max_attempts: u32,
     pub dead_retention: u64,
 }
 
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 2)
+impl ClaimPolicy {
+    /// The attempt limit, decided here only: a run that failed on its `attempts`-th claim is
+    /// retried while that is below `max_attempts`, and buried otherwise. `claim` hands the
+    /// same limit to CLAIM, which buries a job about to be claimed beyond it (its workers
+    /// kept dying before they could settle it).
+    pub fn retries_after(&self, attempts: u32) -> bool {
+        attempts < self.max_attempts
+    }
 }
 
 impl JobQueue {
@@ -48,7 +55,7 @@ impl JobQueue {
     ) -> Result<Vec<ClaimedJob>, QueueError> {
         let mut invocation = self.invocation(&scripts::CLAIM);
         invocation
-            .arg(now_ms())
+            .arg(self.now_ms())
             .arg(millis(policy.lease))
             .arg(max)
             .arg(owner)
@@ -74,7 +81,7 @@ impl JobQueue {
         invocation
             .arg(&job.id)
             .arg(&job.owner)
-            .arg(now_ms())
+            .arg(self.now_ms())
             .arg(done_retention);
         let mut connection = self.connection.clone();
         let reply: (i64, Option<String>) = invocation.invoke_async(&mut connection).await?;
@@ -96,7 +103,7 @@ impl JobQueue {
         invocation
             .arg(&job.id)
             .arg(&job.owner)
-            .arg(now_ms() + millis(delay))
+            .arg(self.now_ms() + millis(delay))
             .arg(error);
         self.settle(invocation).await
     }
@@ -112,7 +119,7 @@ impl JobQueue {
         invocation
             .arg(&job.id)
             .arg(&job.owner)
-            .arg(now_ms())
+            .arg(self.now_ms())
             .arg(error)
             .arg(dead_retention);
         self.settle(invocation).await
@@ -132,7 +139,7 @@ impl JobQueue {
         lease: Duration,
     ) -> Result<u64, QueueError> {
         let mut invocation = self.invocation(&scripts::EXTEND);
-        invocation.arg(now_ms() + millis(lease));
+        invocation.arg(self.now_ms() + millis(lease));
         for (id, owner) in jobs {
             invocation.arg(id).arg(owner);
         }
@@ -159,5 +166,24 @@ impl JobQueue {
         let mut connection = self.connection.clone();
         let changed: i64 = invocation.invoke_async(&mut connection).await?;
         Ok(changed == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::ClaimPolicy;
+
+    #[test]
+    fn a_run_that_failed_on_the_last_allowed_claim_is_not_retried() {
+        let policy = ClaimPolicy {
+            lease: Duration::from_secs(5),
+            max_attempts: 3,
+            dead_retention: 10,
+        };
+        assert!(policy.retries_after(1));
+        assert!(policy.retries_after(2));
+        assert!(!policy.retries_after(3));
     }
 }

@@ -6,24 +6,31 @@
 //!
 //! # Layout
 //! - `connection`: the Redis connection every process uses, and how it survives outages.
+//! - `clock`: where the queue reads the time (tests move it forward).
+//! - `envelope`: the stored JSON of a job, written by the producer and read by the worker.
 //! - `keys`: the Redis keys of one queue.
 //! - `scripts`: every state change, one Lua script each.
 //! - `producer`: pushing jobs (web, and broadcasts splitting themselves).
 //! - `consumer`: claiming, acknowledging, retrying, burying, lease renewal.
 //! - `inspect`: counts and dead-job retries for operators.
 
+mod clock;
 mod connection;
 mod consumer;
+mod envelope;
 mod inspect;
 mod keys;
 mod producer;
 mod scripts;
 
+pub use clock::{Clock, SystemClock};
 pub use connection::{RedisConnection, redis_connection};
 pub use consumer::{Acked, ClaimPolicy, ClaimedJob};
+pub use envelope::{Envelope, StoredEnvelope};
 pub use inspect::QueueCounts;
 pub use keys::QueueKeys;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Serialize, de::DeserializeOwned};
@@ -102,14 +109,27 @@ pub struct JobQueue {
     connection: RedisConnection,
     keys: QueueKeys,
     name: QueueName,
+    clock: Arc<dyn Clock>,
 }
 
 impl JobQueue {
+    /// A queue on the wall clock.
     pub fn new(connection: RedisConnection, prefix: &str, name: QueueName) -> Self {
+        Self::with_clock(connection, prefix, name, Arc::new(SystemClock))
+    }
+
+    /// A queue that reads the time from `clock` (tests advance it by hand).
+    pub fn with_clock(
+        connection: RedisConnection,
+        prefix: &str,
+        name: QueueName,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             connection,
             keys: QueueKeys::new(prefix, name.as_str()),
             name,
+            clock,
         }
     }
 
@@ -128,6 +148,10 @@ impl JobQueue {
         }
         invocation
     }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
 }
 
 /// Both queues, for code that pushes any job.
@@ -138,10 +162,20 @@ pub struct Queues {
 }
 
 impl Queues {
+    /// Both queues on the wall clock.
     pub fn new(connection: RedisConnection, prefix: &str) -> Self {
+        Self::with_clock(connection, prefix, Arc::new(SystemClock))
+    }
+
+    pub fn with_clock(connection: RedisConnection, prefix: &str, clock: Arc<dyn Clock>) -> Self {
         Self {
-            default: JobQueue::new(connection.clone(), prefix, QueueName::Default),
-            low_priority: JobQueue::new(connection, prefix, QueueName::LowPriority),
+            default: JobQueue::with_clock(
+                connection.clone(),
+                prefix,
+                QueueName::Default,
+                clock.clone(),
+            ),
+            low_priority: JobQueue::with_clock(connection, prefix, QueueName::LowPriority, clock),
         }
     }
 
@@ -168,6 +202,7 @@ impl Queues {
     }
 }
 
-pub(crate) fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// A duration as the queue's milliseconds, saturating far beyond any real deadline.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX / 2)
 }

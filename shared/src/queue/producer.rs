@@ -1,25 +1,8 @@
-//! Pushing jobs. Each job is stored as `{"job": <name>, "args": {...}, "enqueued_at": ...}`.
+//! Pushing jobs, each stored in its [`Envelope`].
 
 use std::time::Duration;
 
-use serde::Serialize;
-
-use super::{Job, JobQueue, QueueError, now_ms, scripts};
-
-#[derive(Serialize)]
-struct Envelope<'a, J> {
-    job: &'static str,
-    args: &'a J,
-    enqueued_at: String,
-}
-
-fn encode<J: Job>(job: &J) -> Result<String, QueueError> {
-    Ok(serde_json::to_string(&Envelope {
-        job: J::NAME,
-        args: job,
-        enqueued_at: chrono::Utc::now().to_rfc3339(),
-    })?)
-}
+use super::{Envelope, Job, JobQueue, QueueError, millis, scripts};
 
 /// How a push treats a job whose group is live.
 #[derive(Clone, Copy)]
@@ -40,7 +23,7 @@ impl PushMode {
 impl JobQueue {
     /// Pushes one job, due after `delay`. One round trip. Returns its id.
     pub async fn push<J: Job>(&self, job: &J, delay: Duration) -> Result<String, QueueError> {
-        let due = now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+        let due = self.now_ms() + millis(delay);
         let (ids, _) = self
             .push_chunk(PushMode::Always, std::slice::from_ref(job), due)
             .await?;
@@ -51,7 +34,11 @@ impl JobQueue {
     pub async fn push_bulk<J: Job>(&self, jobs: &[J]) -> Result<Vec<String>, QueueError> {
         let mut ids = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(1_000) {
-            ids.extend(self.push_chunk(PushMode::Always, chunk, now_ms()).await?.0);
+            ids.extend(
+                self.push_chunk(PushMode::Always, chunk, self.now_ms())
+                    .await?
+                    .0,
+            );
         }
         Ok(ids)
     }
@@ -66,7 +53,7 @@ impl JobQueue {
         let mut pushed = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(1_000) {
             let (ids, flags) = self
-                .push_chunk(PushMode::UnlessLive, chunk, now_ms())
+                .push_chunk(PushMode::UnlessLive, chunk, self.now_ms())
                 .await?;
             pushed.extend(
                 ids.into_iter()
@@ -85,13 +72,14 @@ impl JobQueue {
         due: i64,
     ) -> Result<(Vec<String>, Vec<bool>), QueueError> {
         let mut invocation = self.invocation(&scripts::PUSH);
-        invocation.arg(now_ms()).arg(mode.as_arg());
+        let now = self.clock.now();
+        invocation.arg(now.timestamp_millis()).arg(mode.as_arg());
         let mut ids = Vec::with_capacity(jobs.len());
         for job in jobs {
             let id = uuid::Uuid::new_v4().to_string();
             invocation
                 .arg(&id)
-                .arg(encode(job)?)
+                .arg(Envelope::encode(job, now)?)
                 .arg(due)
                 .arg(job.group().unwrap_or_default());
             ids.push(id);

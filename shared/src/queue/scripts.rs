@@ -89,7 +89,9 @@ return flags
 
 /// ARGV: now_ms, lease_ms, max_claims, owner, max_attempts, dead_retention.
 /// Promotes due work in bounded chunks (apalis-redis 1.0 unpacked every due id at once and
-/// crashed past ~8,000), returns orphaned leases to the front, then claims.
+/// crashed past ~8,000), returns orphaned leases to the front, then claims. A job about to be
+/// claimed more than max_attempts times is buried instead (`ClaimPolicy::retries_after`
+/// holds the same rule for settling).
 /// Returns a flat list of (id, payload, attempts).
 pub static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(

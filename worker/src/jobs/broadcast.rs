@@ -1,93 +1,110 @@
 //! BroadcastJob: the message to every connection of its channel, and to interop subscribers.
 //! A large audience is cut into token-id ranges, each a sub-job any worker can take.
 
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 use shared::domain::Channel;
 use shared::jobs::{BroadcastJob, TokenRange};
+use shared::message_view::MessageRenderer;
 use shared::queries::messages;
 use shared::queries::tokens::{self, Audience, Target};
+use shared::queue::JobQueue;
 use tracing::Instrument;
 
-use super::JobError;
-use crate::context::JobContext;
-use crate::fanout;
+use super::{JobError, JobHandler};
+use crate::delivery_log::DeliveryLog;
+use crate::fanout::Fanout;
+use crate::interop::Interop;
 use crate::outcome::JobOutcome;
 
-pub async fn run(context: &JobContext, job: BroadcastJob) -> Result<JobOutcome, JobError> {
-    let span = tracing::info_span!("broadcast", message_id = job.message_id, channel = %job.real_channel, range = ?job.token_range);
-    run_in_span(context, job).instrument(span).await
+pub struct BroadcastHandler {
+    pub db: DatabaseConnection,
+    pub renderer: MessageRenderer,
+    pub interop: Interop,
+    /// Whether interop subscribers already got a message.
+    pub deliveries: DeliveryLog,
+    /// Where the sub-jobs of a large audience go (`default`).
+    pub queue: JobQueue,
+    /// `BROADCAST_SPLIT_SIZE`.
+    pub split_size: usize,
+    pub fanout: Fanout,
 }
 
-async fn run_in_span(context: &JobContext, job: BroadcastJob) -> Result<JobOutcome, JobError> {
-    let Some((message, user)) = messages::find_live_with_user(&context.db, job.message_id).await?
-    else {
-        tracing::info!("message deleted; nothing to deliver");
-        return Ok(JobOutcome::Done);
-    };
-    let audience = match job.real_channel {
-        Channel::User(_) => Audience::User(job.sender_user_id),
-        Channel::All => Audience::Everyone,
-    };
-    let payload = json!({
-        "action": "send_message",
-        "success": true,
-        "messages": [context.renderer.render(&message, &user)],
-    })
-    .to_string();
-    if job.token_range.is_none() {
-        publish_once(context, &job, &payload).await?;
+impl JobHandler for BroadcastHandler {
+    type Job = BroadcastJob;
+
+    async fn run(&self, job: BroadcastJob) -> Result<JobOutcome, JobError> {
+        let span = tracing::info_span!("broadcast", message_id = job.message_id, channel = %job.real_channel, range = ?job.token_range);
+        self.run_in_span(job).instrument(span).await
     }
-    let range = job.token_range.map(|range| (range.first, range.last));
-    let targets = tokens::audience_targets(&context.db, audience, range).await?;
-    if job.token_range.is_none() && targets.len() > context.settings.broadcast_split_size {
-        split(context, &job, &targets).await?;
-        return Ok(JobOutcome::Done);
-    }
-    let report = fanout::deliver(context, message.id, payload.as_bytes(), targets).await?;
-    tracing::info!(?report, "broadcast finished");
-    Ok(if report.unfinished > 0 {
-        JobOutcome::Retry(format!("{} connections still failing", report.unfinished))
-    } else {
-        JobOutcome::Done
-    })
 }
 
-/// Cuts an audience above `BROADCAST_SPLIT_SIZE` into token-id ranges, one sub-job each.
-async fn split(
-    context: &JobContext,
-    job: &BroadcastJob,
-    targets: &[Target],
-) -> Result<(), JobError> {
-    let parts: Vec<BroadcastJob> = targets
-        .chunks(context.settings.broadcast_split_size)
-        .filter_map(|chunk| Some((chunk.first()?.token_id, chunk.last()?.token_id)))
-        .map(|(first, last)| BroadcastJob {
-            token_range: Some(TokenRange { first, last }),
-            ..job.clone()
+impl BroadcastHandler {
+    async fn run_in_span(&self, job: BroadcastJob) -> Result<JobOutcome, JobError> {
+        let Some((message, user)) = messages::find_live_with_user(&self.db, job.message_id).await?
+        else {
+            tracing::info!("message deleted; nothing to deliver");
+            return Ok(JobOutcome::Done);
+        };
+        let audience = match job.real_channel {
+            Channel::User(_) => Audience::User(job.sender_user_id),
+            Channel::All => Audience::Everyone,
+        };
+        let payload = json!({
+            "action": "send_message",
+            "success": true,
+            "messages": [self.renderer.render(&message, &user)],
         })
-        .collect();
-    context.queues.default.push_bulk(&parts).await?;
-    tracing::info!(
-        audience = targets.len(),
-        parts = parts.len(),
-        "broadcast split into sub-jobs"
-    );
-    Ok(())
-}
-
-/// Interop subscribers get the message once per broadcast, not once per retry.
-async fn publish_once(
-    context: &JobContext,
-    job: &BroadcastJob,
-    payload: &str,
-) -> Result<(), JobError> {
-    if !context.interop.enabled() || context.deliveries.was_published(job.message_id).await? {
-        return Ok(());
+        .to_string();
+        if job.token_range.is_none() {
+            self.publish_once(&job, &payload).await?;
+        }
+        let range = job.token_range.map(|range| (range.first, range.last));
+        let targets = tokens::audience_targets(&self.db, audience, range).await?;
+        if job.token_range.is_none() && targets.len() > self.split_size {
+            self.split(&job, &targets).await?;
+            return Ok(JobOutcome::Done);
+        }
+        let report = self
+            .fanout
+            .deliver(message.id, payload.as_bytes(), targets)
+            .await?;
+        tracing::info!(?report, "broadcast finished");
+        Ok(if report.unfinished > 0 {
+            JobOutcome::Retry(format!("{} connections still failing", report.unfinished))
+        } else {
+            JobOutcome::Done
+        })
     }
-    context
-        .interop
-        .publish(&job.real_channel.real_name(), payload)
-        .await?;
-    context.deliveries.mark_published(job.message_id).await?;
-    Ok(())
+
+    /// Cuts an audience above `BROADCAST_SPLIT_SIZE` into token-id ranges, one sub-job each.
+    async fn split(&self, job: &BroadcastJob, targets: &[Target]) -> Result<(), JobError> {
+        let parts: Vec<BroadcastJob> = targets
+            .chunks(self.split_size)
+            .filter_map(|chunk| Some((chunk.first()?.token_id, chunk.last()?.token_id)))
+            .map(|(first, last)| BroadcastJob {
+                token_range: Some(TokenRange { first, last }),
+                ..job.clone()
+            })
+            .collect();
+        self.queue.push_bulk(&parts).await?;
+        tracing::info!(
+            audience = targets.len(),
+            parts = parts.len(),
+            "broadcast split into sub-jobs"
+        );
+        Ok(())
+    }
+
+    /// Interop subscribers get the message once per broadcast, not once per retry.
+    async fn publish_once(&self, job: &BroadcastJob, payload: &str) -> Result<(), JobError> {
+        if !self.interop.enabled() || self.deliveries.was_published(job.message_id).await? {
+            return Ok(());
+        }
+        self.interop
+            .publish(&job.real_channel.real_name(), payload)
+            .await?;
+        self.deliveries.mark_published(job.message_id).await?;
+        Ok(())
+    }
 }

@@ -1,14 +1,25 @@
-//! One file per job; this module decodes a claimed payload and dispatches it.
+//! One file per job, each a [`JobHandler`] holding only what it uses; [`Registry`] runs a
+//! claimed job by its stored name.
 
 mod broadcast;
 mod delete_connection;
+mod registry;
 
-use serde::Deserialize;
-use shared::jobs::{BroadcastJob, DeleteConnectionJob};
-use shared::queue::{ClaimedJob, Job};
+use std::future::Future;
 
-use crate::context::JobContext;
+pub use broadcast::BroadcastHandler;
+pub use delete_connection::DeleteConnectionHandler;
+pub use registry::Registry;
+
 use crate::outcome::JobOutcome;
+
+/// Runs one job type. An `Err` is transient (the run is retried later, within the attempt
+/// limit); a run that can never succeed returns `JobOutcome::Permanent`.
+pub trait JobHandler: Send + Sync + 'static {
+    type Job: shared::queue::Job;
+
+    fn run(&self, job: Self::Job) -> impl Future<Output = Result<JobOutcome, JobError>> + Send;
+}
 
 /// Errors that make a run worth repeating later.
 #[derive(Debug, thiserror::Error)]
@@ -19,33 +30,4 @@ pub enum JobError {
     Redis(#[from] redis::RedisError),
     #[error("queue: {0}")]
     Queue(#[from] shared::queue::QueueError),
-}
-
-#[derive(Deserialize)]
-struct Envelope {
-    job: String,
-    args: serde_json::Value,
-}
-
-pub async fn run(context: &JobContext, claimed: &ClaimedJob) -> JobOutcome {
-    let envelope: Envelope = match serde_json::from_str(&claimed.payload) {
-        Ok(envelope) => envelope,
-        Err(error) => return JobOutcome::Permanent(format!("undecodable payload: {error}")),
-    };
-    let result = match envelope.job.as_str() {
-        BroadcastJob::NAME => match serde_json::from_value(envelope.args) {
-            Ok(job) => broadcast::run(context, job).await,
-            Err(error) => {
-                return JobOutcome::Permanent(format!("undecodable BroadcastJob: {error}"));
-            }
-        },
-        DeleteConnectionJob::NAME => match serde_json::from_value(envelope.args) {
-            Ok(job) => Ok(delete_connection::run(context, job).await),
-            Err(error) => {
-                return JobOutcome::Permanent(format!("undecodable DeleteConnectionJob: {error}"));
-            }
-        },
-        other => return JobOutcome::Permanent(format!("unknown job {other:?}")),
-    };
-    result.unwrap_or_else(|error| JobOutcome::Retry(error.to_string()))
 }
