@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
 use crate::delivery_log::DeliveryLog;
+use crate::jobs::JobError;
 use crate::management::{CallOutcome, ManagementApi};
 
 /// What delivering to many connections needs, and nothing else.
@@ -53,7 +54,7 @@ impl Fanout {
         message_id: i64,
         payload: &[u8],
         targets: Vec<Target>,
-    ) -> Result<FanoutReport, redis::RedisError> {
+    ) -> Result<FanoutReport, JobError> {
         let done_before = self.deliveries.sent(message_id).await?;
         let mut report = FanoutReport::default();
         let pending: Vec<Target> = targets

@@ -47,7 +47,7 @@ impl WebSettings {
             "http://localhost:3000,http://127.0.0.1:3000",
         );
         let allowed_origins = AllowedOrigins::parse(&allowed)
-            .map_err(|reason| ConfigError::new("ALLOWED_ORIGINS", reason))?;
+            .map_err(|error| ConfigError::new("ALLOWED_ORIGINS", error.to_string()))?;
         let default_messages_limit = env.ranged("DEFAULT_MESSAGES_LIMIT", 20, 1, 10_000)?;
         let max_messages_limit = env.ranged("MAX_MESSAGES_LIMIT", 100, 1, 10_000)?;
         if default_messages_limit > max_messages_limit {

@@ -12,7 +12,7 @@ mod user;
 pub use channel::{Channel, ChannelKind, UnknownChannel};
 pub use connection_id::{ConnectionId, ConnectionIdError};
 pub use message_body::{MessageBody, MessageBodyError};
-pub use origin::{AllowedOrigins, Origin};
+pub use origin::{AllowedOriginError, AllowedOrigins, Origin};
 pub use peer::{CableId, Peer};
 pub use token_code::new_token_code;
 pub use token_status::{TokenRefusal, TokenStatus};

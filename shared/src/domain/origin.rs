@@ -33,13 +33,24 @@ enum AllowedOrigin {
 #[derive(Debug, Clone, Default)]
 pub struct AllowedOrigins(Vec<AllowedOrigin>);
 
+/// An entry of `ALLOWED_ORIGINS` that is not an origin pattern.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllowedOriginError {
+    #[error("{0:?} is not scheme://host[:port]")]
+    NotAnOrigin(String),
+    #[error("{0:?}: a wildcard needs a parent domain")]
+    WildcardWithoutParent(String),
+    #[error("{0:?} has an invalid host")]
+    InvalidHost(String),
+}
+
 impl AllowedOrigins {
     /// Parses the comma-separated `ALLOWED_ORIGINS`.
-    pub fn parse(list: &str) -> Result<Self, String> {
+    pub fn parse(list: &str) -> Result<Self, AllowedOriginError> {
         let mut entries = Vec::new();
         for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (scheme, host, port) =
-                split(raw).ok_or_else(|| format!("{raw:?} is not scheme://host[:port]"))?;
+                split(raw).ok_or_else(|| AllowedOriginError::NotAnOrigin(raw.to_owned()))?;
             let entry = match host.strip_prefix("*.") {
                 Some(parent) if valid_host(parent) && parent.contains('.') => {
                     AllowedOrigin::AnyLabelUnder {
@@ -48,9 +59,9 @@ impl AllowedOrigins {
                         port,
                     }
                 }
-                Some(_) => return Err(format!("{raw:?}: a wildcard needs a parent domain")),
+                Some(_) => return Err(AllowedOriginError::WildcardWithoutParent(raw.to_owned())),
                 None if valid_host(&host) => AllowedOrigin::Exact(Origin { scheme, host, port }),
-                None => return Err(format!("{raw:?} has an invalid host")),
+                None => return Err(AllowedOriginError::InvalidHost(raw.to_owned())),
             };
             entries.push(entry);
         }
