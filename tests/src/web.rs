@@ -13,7 +13,7 @@ use tokio::process::Command;
 
 use crate::TestEnv;
 use crate::binaries::binary;
-use crate::process::{Logs, Service, clean_command};
+use crate::process::{Service, clean_command};
 
 /// The exact origin every test web allows.
 pub const ALLOWED_ORIGIN: &str = "http://allowed.example";
@@ -124,20 +124,6 @@ impl WebApp {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.http
-    }
-
-    pub fn logs(&self) -> &Logs {
-        self.service.logs()
-    }
-
-    /// Sends `signal` (`TERM`, `INT`, …) to the process.
-    pub fn signal(&self, signal: &str) {
-        self.service.signal(signal);
-    }
-
-    /// Waits for the process to exit on its own; its exit status.
-    pub async fn wait(&mut self) -> std::process::ExitStatus {
-        self.service.wait().await
     }
 
     /// Sends `request`; the answer must be JSON with an `application/json` content type.
@@ -283,5 +269,20 @@ impl WebApp {
             .map(|(_, body)| body)
             .unwrap_or("");
         (status, body.to_owned())
+    }
+}
+
+/// The process: its logs, signals and exit (`logs`, `signal`, `wait`).
+impl std::ops::Deref for WebApp {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.service
+    }
+}
+
+impl std::ops::DerefMut for WebApp {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.service
     }
 }

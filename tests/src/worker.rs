@@ -5,7 +5,7 @@ use tokio::process::Command;
 
 use crate::TestEnv;
 use crate::binaries::binary;
-use crate::process::{Logs, Service, clean_command};
+use crate::process::{Service, clean_command};
 
 /// How a test's `worker` is configured; everything else is the binary's default.
 #[derive(Debug, Clone, Default)]
@@ -71,18 +71,19 @@ impl WorkerProcess {
             .envs(options.env.iter().map(|(name, value)| (name, value)));
         command
     }
+}
 
-    pub fn logs(&self) -> &Logs {
-        self.service.logs()
+/// The process: its logs, signals and exit (`logs`, `signal`, `wait`).
+impl std::ops::Deref for WorkerProcess {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        &self.service
     }
+}
 
-    /// Sends `signal` (`TERM`, `KILL`, …) to the worker.
-    pub fn signal(&self, signal: &str) {
-        self.service.signal(signal);
-    }
-
-    /// Waits for the process to exit on its own; its exit status.
-    pub async fn wait(&mut self) -> std::process::ExitStatus {
-        self.service.wait().await
+impl std::ops::DerefMut for WorkerProcess {
+    fn deref_mut(&mut self) -> &mut Service {
+        &mut self.service
     }
 }

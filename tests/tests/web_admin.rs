@@ -6,11 +6,33 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use e2e::WebOptions;
 use e2e::fixtures::{Snapshot, token, user};
-use reqwest::Method;
+use e2e::web::WebApp;
+use reqwest::{Method, RequestBuilder};
 use serde_json::json;
 use shared::i18n::Alert;
 
 use crate::common::{ja, world, world_with};
+
+/// Both admin endpoints with a valid body, and `authorization` as that header when given.
+fn admin_requests(web: &WebApp, authorization: Option<&str>) -> Vec<(String, RequestBuilder)> {
+    let requests = [
+        (Method::PUT, "/api/users/u1", json!({"name": "Alice"})),
+        (Method::POST, "/api/ws_tokens", json!({})),
+    ];
+    requests
+        .into_iter()
+        .map(|(method, path, body)| {
+            let mut request = web
+                .http()
+                .request(method.clone(), web.url(path))
+                .json(&body);
+            if let Some(value) = authorization {
+                request = request.header("authorization", value);
+            }
+            (format!("{method} {path}"), request)
+        })
+        .collect()
+}
 
 #[tokio::test]
 async fn without_an_admin_api_key_the_admin_api_is_off() {
@@ -21,21 +43,10 @@ async fn without_an_admin_api_key_the_admin_api_is_off() {
     .await;
     let before = Snapshot::take(&w.env, &w.db).await;
     for bearer in [None, Some(""), Some("anything")] {
-        let requests = [
-            (Method::PUT, "/api/users/u1", json!({"name": "Alice"})),
-            (Method::POST, "/api/ws_tokens", json!({})),
-        ];
-        for (method, path, body) in requests {
-            let mut request = w
-                .web
-                .http()
-                .request(method.clone(), w.web.url(path))
-                .json(&body);
-            if let Some(bearer) = bearer {
-                request = request.bearer_auth(bearer);
-            }
+        let authorization = bearer.map(|bearer| format!("Bearer {bearer}"));
+        for (name, request) in admin_requests(&w.web, authorization.as_deref()) {
             let (status, reply) = w.web.send(request).await;
-            assert_eq!(status, 404, "{method} {path} with {bearer:?}: {reply}");
+            assert_eq!(status, 404, "{name} with {bearer:?}: {reply}");
             assert_eq!(reply["success"], false);
         }
     }
@@ -54,24 +65,9 @@ async fn a_wrong_or_missing_bearer_is_401() {
         Some(e2e::web::ADMIN_API_KEY.to_owned()),
     ];
     for authorization in wrong {
-        let requests = [
-            (Method::PUT, "/api/users/u1", json!({"name": "Alice"})),
-            (Method::POST, "/api/ws_tokens", json!({})),
-        ];
-        for (method, path, body) in requests {
-            let mut request = w
-                .web
-                .http()
-                .request(method.clone(), w.web.url(path))
-                .json(&body);
-            if let Some(value) = &authorization {
-                request = request.header("authorization", value);
-            }
+        for (name, request) in admin_requests(&w.web, authorization.as_deref()) {
             let (status, reply) = w.web.send(request).await;
-            assert_eq!(
-                status, 401,
-                "{method} {path} with {authorization:?}: {reply}"
-            );
+            assert_eq!(status, 401, "{name} with {authorization:?}: {reply}");
             assert_eq!(reply["alert"], ja(Alert::AdminUnauthorized));
         }
     }

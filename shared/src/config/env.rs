@@ -36,6 +36,16 @@ impl Env {
         Self { vars }
     }
 
+    /// An environment of just these variables, for tests.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Self::from_map(
+            pairs
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect(),
+        )
+    }
+
     /// The trimmed value, or `None` when unset or blank.
     pub fn optional(&self, variable: &str) -> Option<String> {
         self.vars

@@ -87,20 +87,10 @@ impl CommonSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<HashMap<_, _>>(),
-        )
-    }
 
     #[test]
     fn defaults_parse() {
-        let settings = CommonSettings::from_env(&env(&[])).unwrap();
+        let settings = CommonSettings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(settings.queue_prefix, "wsgw");
     }
@@ -115,7 +105,8 @@ mod tests {
             ("TIME_ZONE_OFFSET", "JST"),
             ("QUEUE_PREFIX", "a b"),
         ] {
-            let error = CommonSettings::from_env(&env(&[(variable, value)])).unwrap_err();
+            let error =
+                CommonSettings::from_env(&Env::from_pairs(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
         }
     }

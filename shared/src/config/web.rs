@@ -106,18 +106,9 @@ fn secs(secs: u64) -> Duration {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn defaults_parse() {
-        let settings = WebSettings::from_env(&env(&[])).unwrap();
+        let settings = WebSettings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.addr.port(), 3000);
         assert!(settings.admin_api_key.is_none());
     }
@@ -140,7 +131,7 @@ mod tests {
             ("HTTP_BODY_TIMEOUT_SECS", "1.5"),
             ("HTTP_IDLE_TIMEOUT_SECS", "-1"),
         ] {
-            let error = WebSettings::from_env(&env(&[(variable, value)])).unwrap_err();
+            let error = WebSettings::from_env(&Env::from_pairs(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
         }
     }

@@ -132,18 +132,9 @@ impl InteropSettings {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        Env::from_map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    }
-
     #[test]
     fn defaults_point_at_the_emulator() {
-        let settings = WorkerSettings::from_env(&env(&[])).unwrap();
+        let settings = WorkerSettings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.apigw_endpoint, "http://127.0.0.1:4000/local");
         assert!(!settings.interop.enabled());
         assert!(!settings.aws_access_key_set);
@@ -152,7 +143,7 @@ mod tests {
 
     #[test]
     fn the_access_key_is_only_noted_as_set() {
-        let settings = WorkerSettings::from_env(&env(&[
+        let settings = WorkerSettings::from_env(&Env::from_pairs(&[
             ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE"),
             ("HOSTNAME", "box-1"),
         ]))
@@ -173,7 +164,8 @@ mod tests {
             ("ACTION_CABLE_ENABLED", "maybe"),
             ("INTEROP_REDIS_URL", "nope"),
         ] {
-            let error = WorkerSettings::from_env(&env(&[(variable, value)])).unwrap_err();
+            let error =
+                WorkerSettings::from_env(&Env::from_pairs(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
         }
     }

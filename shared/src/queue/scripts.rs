@@ -21,6 +21,17 @@ local function wake(n)
 end
 "#;
 
+/// Ends `owner`'s lease on job `id` (ARGV[1], ARGV[2]) before it is settled. False when the
+/// lease was lost: another worker owns the job now, and this settle must change nothing.
+const SETTLE_LEASE: &str = r#"
+local function settle_lease(id, owner)
+  if redis.call('HGET', KEYS[10], id) ~= owner then return false end
+  redis.call('ZREM', KEYS[4], id)
+  redis.call('HDEL', KEYS[10], id)
+  return true
+end
+"#;
+
 /// Takes job `id` out of its group. Returns the group when that was its last live job.
 const LEAVE_GROUP: &str = r#"
 local function leave_group(id)
@@ -146,12 +157,10 @@ return claimed
 /// {1, nil} when acknowledged, {1, group} when this was the last live job of its group.
 pub static ACK: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{LEAVE_GROUP}{}",
+        "{SETTLE_LEASE}{LEAVE_GROUP}{}",
         r#"
 local id = ARGV[1]
-if redis.call('HGET', KEYS[10], id) ~= ARGV[2] then return {0, false} end
-redis.call('ZREM', KEYS[4], id)
-redis.call('HDEL', KEYS[10], id)
+if not settle_lease(id, ARGV[2]) then return {0, false} end
 local payload = redis.call('HGET', KEYS[1], id)
 local attempts = redis.call('HGET', KEYS[8], id) or '0'
 redis.call('HDEL', KEYS[1], id)
@@ -172,29 +181,26 @@ return {1, leave_group(id)}
 
 /// ARGV: id, owner, retry_at_ms, error. Returns 0 when the lease was lost.
 pub static RETRY_LATER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{SETTLE_LEASE}{}",
         r#"
 local id = ARGV[1]
-if redis.call('HGET', KEYS[10], id) ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[4], id)
-redis.call('HDEL', KEYS[10], id)
+if not settle_lease(id, ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[5], tonumber(ARGV[3]), id)
 redis.call('HSET', KEYS[9], id, ARGV[4])
 redis.call('HINCRBY', KEYS[12], 'failed', 1)
 return 1
-"#,
-    )
+"#
+    ))
 });
 
 /// ARGV: id, owner, now_ms, error, dead_retention. Returns 0 when the lease was lost.
 pub static BURY: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{LEAVE_GROUP}{TRIM_DEAD}{}",
+        "{SETTLE_LEASE}{LEAVE_GROUP}{TRIM_DEAD}{}",
         r#"
 local id = ARGV[1]
-if redis.call('HGET', KEYS[10], id) ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[4], id)
-redis.call('HDEL', KEYS[10], id)
+if not settle_lease(id, ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[6], tonumber(ARGV[3]), id)
 redis.call('HSET', KEYS[9], id, ARGV[4])
 redis.call('HINCRBY', KEYS[12], 'dead', 1)
@@ -224,12 +230,10 @@ return renewed
 /// claim does not count as an attempt.
 pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{WAKE}{}",
+        "{SETTLE_LEASE}{WAKE}{}",
         r#"
 local id = ARGV[1]
-if redis.call('HGET', KEYS[10], id) ~= ARGV[2] then return 0 end
-redis.call('ZREM', KEYS[4], id)
-redis.call('HDEL', KEYS[10], id)
+if not settle_lease(id, ARGV[2]) then return 0 end
 redis.call('HINCRBY', KEYS[8], id, -1)
 redis.call('RPUSH', KEYS[2], id)
 redis.call('HINCRBY', KEYS[12], 'released', 1)
