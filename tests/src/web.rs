@@ -99,7 +99,9 @@ impl WebApp {
             .env("WEB_ADDR", "127.0.0.1:0")
             .env("ALLOWED_ORIGINS", &options.allowed_origins)
             .env("LOCALE", &options.locale)
-            .env("LOG_FORMAT", "text");
+            .env("LOG_FORMAT", "text")
+            // Pub/sub channels are global to a Redis server: each test streams on its own.
+            .env("ACTION_CABLE_CHANNEL_PREFIX", env.redis.prefix());
         if let Some(key) = &options.admin_api_key {
             command.env("ADMIN_API_KEY", key);
         }

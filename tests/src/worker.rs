@@ -65,6 +65,8 @@ impl WorkerProcess {
             .env("QUEUE_PREFIX", env.redis.prefix())
             .env("APIGW_ENDPOINT", &options.apigw_endpoint)
             .env("LOG_FORMAT", "text")
+            // Pub/sub channels are global to a Redis server: each test streams on its own.
+            .env("ACTION_CABLE_CHANNEL_PREFIX", env.redis.prefix())
             // Short leases and polls keep recovery tests fast.
             .env("JOB_LEASE_SECS", "2")
             .env("WORKER_IDLE_POLL_MS", "100")

@@ -12,7 +12,7 @@ mod worker;
 
 pub use env::{ConfigError, Env};
 pub use secret::Secret;
-pub use web::WebSettings;
+pub use web::{CableSettings, WebSettings};
 pub use worker::{InteropSettings, WorkerSettings};
 
 use chrono::FixedOffset;

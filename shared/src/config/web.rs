@@ -34,6 +34,24 @@ pub struct WebSettings {
     pub body_timeout: Duration,
     /// A keep-alive connection is closed after this long without a request.
     pub idle_timeout: Duration,
+    pub cable: CableSettings,
+}
+
+/// The Action Cable server (SPEC section 6).
+#[derive(Debug, Clone)]
+pub struct CableSettings {
+    /// `ACTION_CABLE_PATH`, where clients upgrade; starts with `/`.
+    pub path: String,
+    /// More sockets than this are refused (503) before the upgrade.
+    pub max_connections: usize,
+    /// `ACTION_CABLE_CHANNEL_PREFIX`, shared with the worker and Rails: streams travel on
+    /// `<prefix>:<stream>` (just `<stream>` when empty).
+    pub channel_prefix: String,
+    /// The Redis whose pub/sub carries the streams: `INTEROP_REDIS_URL`, else `REDIS_URL`.
+    pub pubsub_url: Option<String>,
+    /// Frames a socket may have waiting to be written; a client that lets more pile up reads
+    /// too slowly and is disconnected.
+    pub send_queue: usize,
 }
 
 /// A stored body is broadcast inside a JSON envelope; escaping can grow a character to six
@@ -94,6 +112,31 @@ impl WebSettings {
             header_timeout: secs(env.ranged("HTTP_HEADER_TIMEOUT_SECS", 10, 1, 300)?),
             body_timeout: secs(env.ranged("HTTP_BODY_TIMEOUT_SECS", 10, 1, 300)?),
             idle_timeout: secs(env.ranged("HTTP_IDLE_TIMEOUT_SECS", 75, 1, 3_600)?),
+            cable: CableSettings::from_env(env)?,
+        })
+    }
+}
+
+impl CableSettings {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let path = env.string("ACTION_CABLE_PATH", "/cable");
+        if !path.starts_with('/') || path.len() < 2 || path.contains(['?', '#', '*', '{', ':']) {
+            return Err(ConfigError::new(
+                "ACTION_CABLE_PATH",
+                format!("{path:?} is not a path like /cable"),
+            ));
+        }
+        let pubsub_url = env.optional("INTEROP_REDIS_URL");
+        if let Some(url) = &pubsub_url {
+            redis::Client::open(url.as_str())
+                .map_err(|error| ConfigError::new("INTEROP_REDIS_URL", error.to_string()))?;
+        }
+        Ok(Self {
+            path,
+            max_connections: env.ranged("ACTION_CABLE_MAX_CONNECTIONS", 10_000, 0, 1_000_000)?,
+            channel_prefix: env.string("ACTION_CABLE_CHANNEL_PREFIX", ""),
+            pubsub_url,
+            send_queue: env.ranged("ACTION_CABLE_SEND_QUEUE", 256, 1, 1_000_000)?,
         })
     }
 }
@@ -111,6 +154,8 @@ mod tests {
         let settings = WebSettings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.addr.port(), 3000);
         assert!(settings.admin_api_key.is_none());
+        assert_eq!(settings.cable.path, "/cable");
+        assert_eq!(settings.cable.channel_prefix, "");
     }
 
     #[test]
@@ -130,6 +175,10 @@ mod tests {
             ("HTTP_HEADER_TIMEOUT_SECS", "0"),
             ("HTTP_BODY_TIMEOUT_SECS", "1.5"),
             ("HTTP_IDLE_TIMEOUT_SECS", "-1"),
+            ("ACTION_CABLE_PATH", "cable"),
+            ("ACTION_CABLE_MAX_CONNECTIONS", "many"),
+            ("ACTION_CABLE_SEND_QUEUE", "0"),
+            ("INTEROP_REDIS_URL", "nope"),
         ] {
             let error = WebSettings::from_env(&Env::from_pairs(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");

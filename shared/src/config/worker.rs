@@ -46,6 +46,8 @@ pub struct WorkerSettings {
 #[derive(Debug, Clone)]
 pub struct InteropSettings {
     /// `Some(prefix)` publishes `PUBLISH <prefix>:<stream>` (or `<stream>` for an empty prefix).
+    /// On by default (`ACTION_CABLE_ENABLED`): web's `/cable` sockets receive broadcasts
+    /// this way.
     pub action_cable_prefix: Option<String>,
     /// `Some(channel)` publishes AnyCable's `{"stream":..,"data":..}` on that channel.
     pub anycable_channel: Option<String>,
@@ -106,7 +108,7 @@ impl WorkerSettings {
 impl InteropSettings {
     fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let action_cable_prefix = env
-            .flag("ACTION_CABLE_ENABLED", false)?
+            .flag("ACTION_CABLE_ENABLED", true)?
             .then(|| env.string("ACTION_CABLE_CHANNEL_PREFIX", ""));
         let anycable_channel = env
             .flag("ANYCABLE_ENABLED", false)?
@@ -136,7 +138,9 @@ mod tests {
     fn defaults_point_at_the_emulator() {
         let settings = WorkerSettings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.apigw_endpoint, "http://127.0.0.1:4000/local");
-        assert!(!settings.interop.enabled());
+        // On by default: web's own Action Cable clients receive broadcasts through it.
+        assert_eq!(settings.interop.action_cable_prefix.as_deref(), Some(""));
+        assert!(settings.interop.anycable_channel.is_none());
         assert!(!settings.aws_access_key_set);
         assert_eq!(settings.host_name, "worker");
     }
