@@ -16,6 +16,8 @@
 //!   can stop and start (outages).
 //! - [`web`]: [`WebApp`], the spawned `web` binary and its HTTP helpers.
 //! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
+//! - [`cable_client`]: a raw Action Cable client; [`node_cable`]: the stock
+//!   `@rails/actioncable` consumer run by Node.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -30,10 +32,12 @@
 
 pub mod audience;
 pub mod binaries;
+pub mod cable_client;
 pub mod db;
 pub mod emulator;
 pub mod fake_management;
 pub mod fixtures;
+pub mod node_cable;
 pub mod postgres_server;
 pub mod process;
 pub mod raw_http;

@@ -120,6 +120,11 @@ impl WebApp {
         &self.base_url
     }
 
+    /// Where Action Cable clients connect (`ACTION_CABLE_PATH`'s default).
+    pub fn cable_url(&self) -> String {
+        format!("ws://{}/cable", self.addr)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }

@@ -5,6 +5,8 @@
 //! - `shutdown`: the drain on SIGTERM; `listener`: the acceptor and connections it stops.
 //! - `chat`: the transport-neutral core: a frame's authentication, methods and replies.
 //! - `callbacks`: `$connect`, `$disconnect`, and `$default`, the HTTP adapter of `chat`.
+//! - `cable`: the Action Cable server at `/cable` for `@rails/actioncable` clients, the
+//!   other adapter of `chat`.
 //! - `admin`: issuing users and tokens.
 //! - `edge`: reading bodies, and the limits every connection and request is held to.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; `request_metrics`: what `/metrics` counts.
@@ -12,6 +14,7 @@
 //! - `error`: every error's status and localized body; `reply`, `state`: handlers' plumbing.
 
 mod admin;
+mod cable;
 mod callbacks;
 mod chat;
 pub mod cli;

@@ -11,7 +11,9 @@ use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{Queues, redis_connection};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
+use crate::cable::{self, Cable};
 use crate::listener::{Connections, DrainingAcceptor};
 use crate::shutdown::{self, Draining, Periods};
 use crate::state::{AppState, Inner};
@@ -43,6 +45,10 @@ impl Application {
         let listener = TcpListener::bind(web.addr)
             .await
             .with_context(|| format!("cannot listen on WEB_ADDR {}", web.addr))?;
+        let draining = Draining::default();
+        // The fan-in stops with the process; nothing it holds needs a goodbye.
+        let cable = Cable::start(&common, &web, CancellationToken::new())
+            .context("cannot use the Action Cable pub/sub Redis")?;
         let state = AppState::new(Inner {
             queues: Queues::new(redis.clone(), &common.queue_prefix),
             renderer: MessageRenderer::new(&common),
@@ -51,7 +57,8 @@ impl Application {
             common,
             web,
             metrics,
-            draining: Draining::default(),
+            draining,
+            cable,
         });
         Ok(Self { listener, state })
     }
@@ -68,7 +75,7 @@ impl Application {
             drain: self.state.web.drain,
             grace: self.state.web.shutdown_grace,
         };
-        let app = Route::new()
+        let app = cable::route(Route::new(), &self.state.web)
             .nest("/ws_apigateway", callbacks::routes())
             .nest("/api", admin::routes())
             .at("/healthz", get(health::healthz))

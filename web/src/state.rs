@@ -8,6 +8,7 @@ use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{Queues, RedisConnection};
 
+use crate::cable::Cable;
 use crate::shutdown::Draining;
 
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct Inner {
     pub metrics: Option<PrometheusHandle>,
     /// Set on SIGTERM: `/readyz` answers 503 and responses close their connection.
     pub draining: Draining,
+    /// The Action Cable sockets of this replica.
+    pub cable: Cable,
 }
 
 impl AppState {

@@ -1,0 +1,100 @@
+//! `GET /cable`: what is refused before the upgrade, and the upgrade itself.
+//!
+//! As Rails does, a request from an origin outside `ALLOWED_ORIGINS` (or without one) and a
+//! request that is not a WebSocket upgrade get 404; the refusal is logged. A replica that is
+//! draining or full answers 503, so the client's reconnection lands elsewhere. The
+//! subprotocol `actioncable-v1-json` is chosen when offered; a client offering none is served
+//! the same protocol (Rails accepts it too), without the header.
+
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::web::websocket::{WebSocket, WebSocketConfig};
+use poem::{IntoResponse, Request, Response, handler};
+use serde_json::json;
+use shared::domain::Origin;
+use shared::i18n::Alert;
+
+use super::frames::PROTOCOL;
+use super::session;
+use crate::reply::Reply;
+use crate::state::AppState;
+
+/// The largest frame a client may send. Larger ones, up to [`READ_LIMIT`], close the
+/// socket with 1009 (as API Gateway does); beyond it the frame is not even buffered.
+pub const MAX_FRAME_BYTES: usize = 32 * 1024;
+const READ_LIMIT: usize = 2 * MAX_FRAME_BYTES;
+/// Small buffers: an idle socket should cost little memory (tungstenite's default read
+/// buffer alone is 128 KB).
+const READ_BUFFER: usize = 4 * 1024;
+
+#[handler]
+pub async fn upgrade(
+    request: &Request,
+    websocket: poem::Result<WebSocket>,
+    Data(state): Data<&AppState>,
+) -> Response {
+    let locale = state.common.locale;
+    let refuse = |status: StatusCode, alert: Alert| {
+        Reply::with_status(
+            status,
+            json!({"success": false, "alert": locale.alert(alert)}),
+        )
+        .into_response()
+    };
+    if let Err(origin) = check_origin(request, state) {
+        tracing::warn!(
+            origin,
+            "Action Cable: refused a connection from an origin not allowed"
+        );
+        return refuse(StatusCode::NOT_FOUND, Alert::RequestNotFound);
+    }
+    let Ok(websocket) = websocket else {
+        tracing::info!("Action Cable: refused a request that is not a WebSocket upgrade");
+        return refuse(StatusCode::NOT_FOUND, Alert::RequestNotFound);
+    };
+    if state.draining.is_draining() {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, Alert::ServiceUnavailable);
+    }
+    let Some(admission) = state.cable.registry.admit() else {
+        tracing::warn!(
+            max = state.web.cable.max_connections,
+            "Action Cable: refused a connection, ACTION_CABLE_MAX_CONNECTIONS reached"
+        );
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, Alert::ServiceUnavailable);
+    };
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(Some(READ_LIMIT))
+        .max_frame_size(Some(READ_LIMIT));
+    let state = state.clone();
+    websocket
+        .protocols([PROTOCOL])
+        .config(config)
+        .on_upgrade(move |socket| session::run(state, socket, admission))
+        .into_response()
+}
+
+/// `Err` with the origin (`"<none>"` when missing) when it is not allowed.
+fn check_origin(request: &Request, state: &AppState) -> Result<(), String> {
+    let raw = request
+        .headers()
+        .get("origin")
+        // Truncated: it is only logged, and a client chooses it.
+        .map(|value| {
+            String::from_utf8_lossy(value.as_bytes())
+                .trim()
+                .chars()
+                .take(200)
+                .collect::<String>()
+        });
+    let allowed = raw
+        .as_deref()
+        .and_then(Origin::parse)
+        .is_some_and(|origin| state.web.allowed_origins.allows(&origin));
+    if allowed {
+        Ok(())
+    } else {
+        Err(raw.unwrap_or_else(|| "<none>".to_owned()))
+    }
+}
