@@ -69,6 +69,10 @@ async fn a_welcome_then_a_ping_every_3_seconds_with_unix_seconds() {
     );
     assert!((now - b).abs() <= 2, "ping {b} is unix seconds (now {now})");
     assert!((2..=4).contains(&(b - a)), "pings {a} then {b}: 3 s apart");
+    // Meanwhile the stream subscriber pinged Redis (every 5 s) and kept its connection.
+    let logs = w.web.logs().transcript();
+    assert!(logs.contains("streams: subscribed"), "{logs}");
+    assert!(!logs.contains("pub/sub is down"), "{logs}");
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 //! Run with `cargo test -p e2e` (the harness builds the workspace's binaries itself).
 //! PostgreSQL (`TEST_POSTGRES_URL`) and Redis (`TEST_REDIS_URL`) must be running.
 
+mod cable_chat;
 mod cable_protocol;
+mod cable_streams;
 mod common;
 mod delivery_faults;
 mod e2e_chat;

@@ -140,7 +140,8 @@ async fn listen(
                 forward(names, registry, message.get_channel_name(), message.get_payload_bytes());
             }
             _ = ping.tick() => {
-                tokio::time::timeout(PING_TIMEOUT, sink.ping::<String>())
+                // In subscribed mode Redis answers ["pong", ""], not "PONG".
+                tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>())
                     .await
                     .map_err(|_| timeout("ping"))??;
             }
