@@ -32,8 +32,13 @@ async fn publish(env: &TestEnv, stream: &str, payload: &str) -> i64 {
         .unwrap()
 }
 
+/// Whether a web replica listens to the test's streams (a probe every socket may receive).
 async fn subscribers(env: &TestEnv) -> bool {
-    publish(env, "all_channel", "{\"warm\":true}").await > 0
+    replicas_listening(env, 1).await
+}
+
+async fn replicas_listening(env: &TestEnv, replicas: i64) -> bool {
+    publish(env, "all_channel", "{\"warm\":true}").await >= replicas
 }
 
 #[tokio::test]
@@ -50,32 +55,27 @@ async fn what_rails_publishes_reaches_the_sockets_of_its_stream_in_action_cable_
     publish(&w.env, "user_channel_alice", r#"{"to":"alice"}"#).await;
     publish(&w.env, "all_channel", "not json").await;
     publish(&w.env, "all_channel", r#"{"to": "all", "n": [1, 2]}"#).await;
-    let frame = alice.recv().await;
-    let frame = if frame["message"]["warm"] == true {
-        alice.recv().await
-    } else {
-        frame
-    };
     assert_eq!(
-        frame,
+        not_warm(&mut alice).await,
         json!({"identifier": MESSAGE_CHANNEL, "message": {"to": "alice"}})
     );
+    assert_eq!(
+        not_warm(&mut alice).await["message"],
+        json!({"to": "all", "n": [1, 2]})
+    );
+    assert_eq!(
+        not_warm(&mut guest).await["message"],
+        json!({"to": "all", "n": [1, 2]}),
+        "a guest streams all_channel only; invalid JSON is dropped"
+    );
+}
+
+/// The next frame that is not the probe of [`subscribers`].
+async fn not_warm(client: &mut CableClient) -> Value {
     loop {
-        let frame = alice.recv().await;
+        let frame = client.recv().await;
         if frame["message"]["warm"] != true {
-            assert_eq!(frame["message"], json!({"to": "all", "n": [1, 2]}));
-            break;
-        }
-    }
-    loop {
-        let frame = guest.recv().await;
-        if frame["message"]["warm"] != true {
-            assert_eq!(
-                frame["message"],
-                json!({"to": "all", "n": [1, 2]}),
-                "a guest streams all_channel only; invalid JSON is dropped"
-            );
-            break;
+            return frame;
         }
     }
 }
@@ -89,6 +89,9 @@ async fn two_web_replicas_on_one_redis_each_serve_their_sockets() {
     let bob_token = stack.web.user_token("bob").await;
     let mut alice = joined(&stack.web, &alice_token).await;
     let mut bob = joined(&other, &bob_token).await;
+    wait_until(Duration::from_secs(10), || replicas_listening(&env, 2))
+        .await
+        .unwrap();
     let mut clients = [
         (&mut alice, &alice_token, "hi bob"),
         (&mut bob, &bob_token, "hi alice"),
@@ -160,7 +163,7 @@ async fn a_remote_disconnect_closes_the_socket_on_whichever_replica_holds_it() {
 
 #[tokio::test]
 async fn on_sigterm_every_socket_gets_disconnect_with_reconnect_true() {
-    let mut w = world_with(WebOptions::default().with_env("WEB_DRAIN_SECS", 1)).await;
+    let mut w = world_with(WebOptions::default().with_env("WEB_DRAIN_SECS", 3)).await;
     let mut first = CableClient::welcomed(&w.web.cable_url(), ALLOWED_ORIGIN).await;
     let mut second = CableClient::welcomed(&w.web.cable_url(), ALLOWED_ORIGIN).await;
     w.web.signal("TERM");
@@ -172,6 +175,9 @@ async fn on_sigterm_every_socket_gets_disconnect_with_reconnect_true() {
             Some(&json!({"type": "disconnect", "reason": "server_restart", "reconnect": true}))
         );
     }
+    // While it drains, a reconnecting client is sent elsewhere.
+    let refused = CableClient::connect(&w.web.cable_url(), ALLOWED_ORIGIN).await;
+    assert_eq!(refused.err(), Some(e2e::ws_client::Ended::Refused(503)));
     assert!(w.web.wait().await.success());
 }
 
