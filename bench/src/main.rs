@@ -16,11 +16,14 @@
 //! - [`scale`]: the fan-out with several worker processes.
 //! - [`loadgen`], [`hello`], [`callbacks`]: `$default` under load, next to poem's hello world.
 //! - [`latency`]: send → delivered at a steady rate.
+//! - [`cable`]: one broadcast to N Action Cable clients over two web replicas, beside API
+//!   Gateway clients; memory per idle connection.
 //! - [`stats`], [`report`]: histograms, medians and the tables printed.
 //!
 //! Targets are reported, never enforced: the exit status is non-zero only when a benchmark
 //! could not run.
 
+mod cable;
 mod callbacks;
 mod fanout;
 mod hello;
@@ -67,7 +70,12 @@ async fn main() -> ExitCode {
     let mut reports = Vec::new();
     let mut failures = Vec::new();
     let steps: &[Which] = match cli.command {
-        Which::All => &[Which::Fanout, Which::Callbacks, Which::Latency],
+        Which::All => &[
+            Which::Fanout,
+            Which::Callbacks,
+            Which::Latency,
+            Which::Cable,
+        ],
         ref one => std::slice::from_ref(one),
     };
     let with_scale = cli.command == Which::All;
@@ -85,6 +93,7 @@ async fn main() -> ExitCode {
             Which::Latency => {
                 isolate(async move { Ok(vec![latency::run(&settings).await?]) }).await
             }
+            Which::Cable => isolate(async move { Ok(vec![cable::run(&settings).await?]) }).await,
             Which::All => unreachable!("`all` is expanded above"),
         };
         eprintln!("[bench] {name}: done");

@@ -30,6 +30,9 @@ pub enum Which {
     Latency,
     /// The fan-out with 1, 2 and 3 worker processes sharing split broadcasts.
     Scale,
+    /// One broadcast to N Action Cable clients over two web replicas, beside the same to N
+    /// API Gateway clients; web's memory per idle Action Cable connection.
+    Cable,
     /// Everything above, in that order (the fan-out and scale share one set of clients).
     All,
 }

@@ -110,6 +110,18 @@ impl CableClient {
         }
     }
 
+    /// The next frame that is not a ping, however long it takes; `None` once the connection
+    /// ended (for clients that outlive the server they listen to).
+    pub async fn next_message(&mut self) -> Option<Value> {
+        loop {
+            match self.next_frame().await {
+                Ok(frame) if frame["type"] == "ping" => continue,
+                Ok(frame) => return Some(frame),
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// The next frame, pings included; panics on close or after the timeout.
     pub async fn recv_any(&mut self) -> Value {
         match self.next_event(RECEIVE_TIMEOUT).await {
