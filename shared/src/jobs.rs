@@ -56,6 +56,24 @@ impl Job for BroadcastJob {
     }
 }
 
+/// Delivers a message that a Rails app published on an Action Cable stream to the API
+/// Gateway connections of that stream, byte for byte (see the worker's `relay`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayJob {
+    /// The stream it was published on: `all_channel` or `user_channel_<user code>`.
+    pub stream: Channel,
+    /// The published JSON, exactly as published.
+    pub payload: String,
+    /// Keys the record of who already got it, so a retry skips them. Negative, so it never
+    /// meets a message id.
+    pub delivery_id: i64,
+}
+
+impl Job for RelayJob {
+    const NAME: &'static str = "RelayJob";
+    const QUEUE: QueueName = QueueName::Default;
+}
+
 /// Closes a connection through the Management API (after a refused authentication).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteConnectionJob {

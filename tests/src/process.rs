@@ -193,6 +193,11 @@ impl Service {
         assert!(status.success(), "kill -{signal} {pid} failed");
     }
 
+    /// The process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Waits for the process to exit on its own.
     pub async fn wait(&mut self) -> std::process::ExitStatus {
         self.child

@@ -1,6 +1,6 @@
 //! Many real WebSocket clients of one user, each authenticated through the emulator and
-//! counting every copy of every message it receives, so a test can say per connection what
-//! arrived after a fault.
+//! counting every copy of every message it receives (and of every frame, byte for byte), so
+//! a test can say per connection what arrived after a fault.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,8 +19,16 @@ use crate::ws_client::WsClient;
 /// Clients connecting and authenticating at once while a swarm forms.
 const JOINING_AT_ONCE: usize = 64;
 
-/// Copies of each message id, per client.
-type Received = Arc<Mutex<Vec<HashMap<i64, u32>>>>;
+/// What each client received.
+type Received = Arc<Mutex<Vec<Seen>>>;
+
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    /// Copies of each message id of `send_message` frames.
+    by_id: HashMap<i64, u32>,
+    /// Copies of each text frame, exactly as it arrived.
+    by_text: HashMap<String, u32>,
+}
 
 pub struct Swarm {
     received: Received,
@@ -35,7 +43,7 @@ impl Swarm {
         user: &users::Model,
         count: usize,
     ) -> Self {
-        let received: Received = Arc::new(Mutex::new(vec![HashMap::new(); count]));
+        let received: Received = Arc::new(Mutex::new(vec![Seen::default(); count]));
         let mut codes = Vec::with_capacity(count);
         for _ in 0..count {
             let token = tokens::issue(db, Some(user.id)).await.expect("a token");
@@ -65,15 +73,45 @@ impl Swarm {
     pub fn copies(&self, message_id: i64) -> Vec<u32> {
         lock(&self.received)
             .iter()
-            .map(|by_id| by_id.get(&message_id).copied().unwrap_or(0))
+            .map(|seen| seen.by_id.get(&message_id).copied().unwrap_or(0))
             .collect()
+    }
+
+    /// Copies of the text frame `text` (byte for byte) each client received, in client order.
+    pub fn text_copies(&self, text: &str) -> Vec<u32> {
+        lock(&self.received)
+            .iter()
+            .map(|seen| seen.by_text.get(text).copied().unwrap_or(0))
+            .collect()
+    }
+
+    /// Every distinct text frame any client received that is not one of `expected`.
+    pub fn other_texts(&self, expected: &[&str]) -> Vec<String> {
+        let mut others: Vec<String> = lock(&self.received)
+            .iter()
+            .flat_map(|seen| seen.by_text.keys())
+            .filter(|text| !expected.contains(&text.as_str()))
+            .cloned()
+            .collect();
+        others.sort();
+        others.dedup();
+        others
+    }
+
+    /// Waits until every client holds at least one copy of the text frame `text`.
+    pub async fn wait_until_all_have_text(&self, text: &str, within: Duration) -> bool {
+        wait_until(within, || async {
+            self.text_copies(text).iter().all(|copies| *copies > 0)
+        })
+        .await
+        .is_ok()
     }
 
     /// Every copy of every message, over all clients.
     pub fn total_received(&self) -> u64 {
         lock(&self.received)
             .iter()
-            .flat_map(|by_id| by_id.values())
+            .flat_map(|seen| seen.by_id.values())
             .map(|copies| u64::from(*copies))
             .sum()
     }
@@ -113,16 +151,20 @@ pub struct Tally {
     pub most_copies: u32,
 }
 
-/// Counts every message of every `send_message` frame client `index` receives.
+/// Counts every frame client `index` receives, and every message of its `send_message`
+/// frames.
 async fn listen(index: usize, mut client: WsClient, received: Received) {
-    while let Ok(frame) = client.next_frame().await {
+    while let Ok(text) = client.next_text().await {
+        let frame: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let mut received = lock(&received);
+        let seen = &mut received[index];
+        *seen.by_text.entry(text).or_default() += 1;
         if frame["action"] != "send_message" {
             continue;
         }
         let ids = frame["messages"].as_array().cloned().unwrap_or_default();
-        let mut received = lock(&received);
         for id in ids.iter().filter_map(|message| message["id"].as_i64()) {
-            *received[index].entry(id).or_default() += 1;
+            *seen.by_id.entry(id).or_default() += 1;
         }
     }
 }
@@ -135,7 +177,7 @@ impl Drop for Swarm {
     }
 }
 
-fn lock(received: &Received) -> std::sync::MutexGuard<'_, Vec<HashMap<i64, u32>>> {
+fn lock(received: &Received) -> std::sync::MutexGuard<'_, Vec<Seen>> {
     received
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

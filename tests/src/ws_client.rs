@@ -102,14 +102,16 @@ impl WsClient {
 
     /// The next text frame as JSON, or how the connection ended; waits as long as it takes.
     pub async fn next_frame(&mut self) -> Result<Value, Ended> {
+        let text = self.next_text().await?;
+        Ok(serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}")))
+    }
+
+    /// The next text frame exactly as it arrived, or how the connection ended.
+    pub async fn next_text(&mut self) -> Result<String, Ended> {
         loop {
             let next = self.stream.next().await;
             match next {
-                Some(Ok(Message::Text(text))) => {
-                    return Ok(
-                        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
-                    );
-                }
+                Some(Ok(Message::Text(text))) => return Ok(text.as_str().to_owned()),
                 Some(Ok(Message::Close(frame))) => {
                     return Err(Ended::Closed(
                         frame.map_or(1005, |frame| u16::from(frame.code)),

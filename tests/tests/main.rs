@@ -29,3 +29,4 @@ mod worker_interop;
 mod worker_outages;
 mod worker_recovery;
 mod worker_redis_restart;
+mod worker_relay;

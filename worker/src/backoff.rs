@@ -44,6 +44,15 @@ impl Backoff {
         jitter: false,
     };
 
+    /// Between two attempts to subscribe again after the relay lost its Redis: up to 500 ms,
+    /// 1 s … 5 s. Every worker resubscribes after an outage, so they are spread out.
+    pub const RESUBSCRIBE: Backoff = Backoff {
+        base: Duration::from_millis(250),
+        max_doublings: 5,
+        cap: Duration::from_secs(5),
+        jitter: true,
+    };
+
     /// The pause after the `attempt`-th failure.
     pub fn delay(&self, attempt: u32) -> Duration {
         let ceiling = self
@@ -71,6 +80,8 @@ mod tests {
             (Backoff::JOB, 30, 256_000),
             (Backoff::CONNECTION, 1, 100),
             (Backoff::CONNECTION, 30, 2_000),
+            (Backoff::RESUBSCRIBE, 1, 500),
+            (Backoff::RESUBSCRIBE, 30, 5_000),
         ] {
             let delay = backoff.delay(attempt);
             let ceiling = Duration::from_millis(ceiling_ms);

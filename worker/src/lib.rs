@@ -1,5 +1,5 @@
-//! The `worker` binary: runs BroadcastJob and DeleteConnectionJob from the Redis queues
-//! and pushes to clients through the API Gateway Management API.
+//! The `worker` binary: runs BroadcastJob, RelayJob and DeleteConnectionJob from the Redis
+//! queues and pushes to clients through the API Gateway Management API.
 //!
 //! # Layout
 //! - [`startup`]: connections, and the parts below built with only what each uses.
@@ -16,6 +16,8 @@
 //! - `delivery_log`: which connections already got a message.
 //! - `outbox_sweeper`: re-enqueues owed broadcasts that have no live job.
 //! - `interop`: Action Cable / AnyCable pub/sub.
+//! - `relay`: what Rails publishes on its Action Cable streams, relayed to API Gateway
+//!   connections (`ACTION_CABLE_RELAY`) once, by one worker, as a RelayJob.
 //! - [`cli`]: operator commands.
 
 mod backoff;
@@ -29,5 +31,6 @@ mod leases;
 mod management;
 mod outbox_sweeper;
 mod outcome;
+mod relay;
 pub mod runtime;
 pub mod startup;

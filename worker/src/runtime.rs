@@ -2,9 +2,9 @@
 //! and an orderly shutdown.
 //!
 //! Beside them runs the outbox sweeper, which enqueues again any broadcast the database
-//! still owes that has no live job.
+//! still owes that has no live job, and, with `ACTION_CABLE_RELAY`, the relay.
 //!
-//! Shutdown, in order: the signal stops claiming and sweeping; running jobs get
+//! Shutdown, in order: the signal stops claiming, sweeping and relaying; running jobs get
 //! `WORKER_SHUTDOWN_GRACE_SECS` to finish; then fan-outs start no new POST, the POSTs on
 //! the wire complete and are recorded (leases still renewed meanwhile), and every job hands
 //! its unfinished connections back to the front of its queue, so nothing is lost, nobody
@@ -73,7 +73,10 @@ fn register(monitor: Monitor, worker: &Worker, name: QueueName, source: Source) 
 }
 
 /// Runs until `shutdown` resolves, then stops as described in the module docs.
-pub async fn run(worker: Worker, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+pub async fn run(
+    mut worker: Worker,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let stop_renewal = CancellationToken::new();
     let renewal = tokio::spawn({
@@ -84,6 +87,10 @@ pub async fn run(worker: Worker, shutdown: impl Future<Output = ()> + Send) -> a
     let sweeper = tokio::spawn({
         let (sweeper, stop) = (worker.sweeper.clone(), stop.clone());
         async move { sweeper.run_until(stop).await }
+    });
+    let relay = worker.relay.take().map(|relay| {
+        let stop = stop.clone();
+        tokio::spawn(async move { relay.run_until(stop).await })
     });
     let source = |name: QueueName| Source {
         queue: worker.queues.get(name).clone(),
@@ -137,6 +144,9 @@ pub async fn run(worker: Worker, shutdown: impl Future<Output = ()> + Send) -> a
     }
     stop_renewal.cancel();
     let _ = tokio::join!(renewal, sweeper);
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
     let released = worker.leases.release_all(&worker.queues).await;
     tracing::info!(released, "worker stopped");
     Ok(())

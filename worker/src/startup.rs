@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 use crate::delivery_log::DeliveryLog;
 use crate::fanout::Fanout;
 use crate::interop::Interop;
-use crate::jobs::{BroadcastHandler, DeleteConnectionHandler, Registry};
+use crate::jobs::{BroadcastHandler, DeleteConnectionHandler, Registry, RelayHandler};
 use crate::leases::Leases;
 use crate::management::ManagementApi;
 use crate::outbox_sweeper::OutboxSweeper;
 use crate::outcome::Settler;
+use crate::relay::{OwnPublishes, Relay};
 
 /// How long a job waits for a database connection.
 const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -35,6 +36,8 @@ pub struct Worker {
     pub(crate) settler: Arc<Settler>,
     pub(crate) sweeper: OutboxSweeper,
     pub(crate) leases: Leases,
+    /// `ACTION_CABLE_RELAY`: relays what Rails publishes to API Gateway connections.
+    pub(crate) relay: Option<Relay>,
     /// Cancelled when the shutdown grace period ends: fan-outs start no new POST.
     pub(crate) stopping: CancellationToken,
 }
@@ -64,7 +67,7 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
         &uuid::Uuid::new_v4().simple().to_string()[..8]
     );
     let queues = Queues::new(redis.clone(), &common.queue_prefix);
-    let deliveries = DeliveryLog::new(redis, &common.queue_prefix);
+    let deliveries = DeliveryLog::new(redis.clone(), &common.queue_prefix);
     let management = ManagementApi::new(&settings).await;
     let stopping = CancellationToken::new();
     let policy = ClaimPolicy {
@@ -80,14 +83,34 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
         max_attempts: settings.apigw_max_attempts,
         stopping: stopping.clone(),
     };
+    let own_publishes = settings
+        .interop
+        .action_cable_prefix
+        .is_some()
+        .then(|| OwnPublishes::new(redis.clone(), &common.queue_prefix));
+    let relay = match &settings.interop.relay_prefix {
+        Some(prefix) => Some(Relay::new(
+            redis::Client::open(interop_url).context("cannot use INTEROP_REDIS_URL")?,
+            prefix,
+            redis.clone(),
+            &common.queue_prefix,
+            queues.default.clone(),
+        )),
+        None => None,
+    };
     let registry = Registry::default()
         .register(BroadcastHandler {
             db: db.clone(),
             renderer: MessageRenderer::new(&common),
             interop: Interop::new(settings.interop.clone(), interop_redis),
+            own_publishes,
             deliveries,
             queue: queues.default.clone(),
             split_size: settings.broadcast_split_size,
+            fanout: fanout.clone(),
+        })
+        .register(RelayHandler {
+            db: db.clone(),
             fanout,
         })
         .register(DeleteConnectionHandler { management });
@@ -108,6 +131,7 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
             interval: settings.outbox_sweep_interval,
         },
         leases: Leases::default(),
+        relay,
         queues,
         policy,
         stopping,

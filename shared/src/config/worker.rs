@@ -53,6 +53,9 @@ pub struct InteropSettings {
     pub anycable_channel: Option<String>,
     /// Redis that the Rails deployment listens on; the queue's Redis by default.
     pub redis_url: Option<String>,
+    /// `ACTION_CABLE_RELAY=true`: `Some(prefix)` relays what Rails publishes on
+    /// `<prefix>:all_channel` and `<prefix>:user_channel_*` to API Gateway connections.
+    pub relay_prefix: Option<String>,
 }
 
 impl WorkerSettings {
@@ -110,6 +113,9 @@ impl InteropSettings {
         let action_cable_prefix = env
             .flag("ACTION_CABLE_ENABLED", true)?
             .then(|| env.string("ACTION_CABLE_CHANNEL_PREFIX", ""));
+        let relay_prefix = env
+            .flag("ACTION_CABLE_RELAY", false)?
+            .then(|| env.string("ACTION_CABLE_CHANNEL_PREFIX", ""));
         let anycable_channel = env
             .flag("ANYCABLE_ENABLED", false)?
             .then(|| env.string("ANYCABLE_REDIS_CHANNEL", "__anycable__"));
@@ -122,6 +128,7 @@ impl InteropSettings {
             action_cable_prefix,
             anycable_channel,
             redis_url,
+            relay_prefix,
         })
     }
 
@@ -141,6 +148,7 @@ mod tests {
         // On by default: web's own Action Cable clients receive broadcasts through it.
         assert_eq!(settings.interop.action_cable_prefix.as_deref(), Some(""));
         assert!(settings.interop.anycable_channel.is_none());
+        assert_eq!(settings.interop.relay_prefix, None);
         assert!(!settings.aws_access_key_set);
         assert_eq!(settings.host_name, "worker");
     }
@@ -158,6 +166,21 @@ mod tests {
     }
 
     #[test]
+    fn the_relay_listens_under_the_action_cable_prefix() {
+        let settings = WorkerSettings::from_env(&Env::from_pairs(&[
+            ("ACTION_CABLE_RELAY", "true"),
+            ("ACTION_CABLE_CHANNEL_PREFIX", "rails_app_production"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings.interop.relay_prefix.as_deref(),
+            Some("rails_app_production")
+        );
+        // Relaying does not turn publishing on.
+        assert!(!settings.interop.enabled());
+    }
+
+    #[test]
     fn bad_values_name_their_variable() {
         for (variable, value) in [
             ("APIGW_ENDPOINT", "ftp://x"),
@@ -166,6 +189,7 @@ mod tests {
             ("OUTBOX_GRACE_SECS", "0"),
             ("OUTBOX_SWEEP_MS", "fast"),
             ("ACTION_CABLE_ENABLED", "maybe"),
+            ("ACTION_CABLE_RELAY", "maybe"),
             ("INTEROP_REDIS_URL", "nope"),
         ] {
             let error =

@@ -16,11 +16,15 @@ use crate::delivery_log::DeliveryLog;
 use crate::fanout::Fanout;
 use crate::interop::Interop;
 use crate::outcome::JobOutcome;
+use crate::relay::OwnPublishes;
 
 pub struct BroadcastHandler {
     pub db: DatabaseConnection,
     pub renderer: MessageRenderer,
     pub interop: Interop,
+    /// Set while Action Cable publishing is on: marks each publication so that no relay
+    /// sends it back to the connections this job serves.
+    pub own_publishes: Option<OwnPublishes>,
     /// Whether interop subscribers already got a message.
     pub deliveries: DeliveryLog,
     /// Where the sub-jobs of a large audience go (`default`).
@@ -101,9 +105,11 @@ impl BroadcastHandler {
         if !self.interop.enabled() || self.deliveries.was_published(job.message_id).await? {
             return Ok(());
         }
-        self.interop
-            .publish(&job.real_channel.real_name(), payload)
-            .await?;
+        let stream = job.real_channel.real_name();
+        if let Some(own) = &self.own_publishes {
+            own.mark(&stream, payload).await?;
+        }
+        self.interop.publish(&stream, payload).await?;
         self.deliveries.mark_published(job.message_id).await?;
         Ok(())
     }

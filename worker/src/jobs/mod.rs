@@ -4,12 +4,14 @@
 mod broadcast;
 mod delete_connection;
 mod registry;
+mod relay;
 
 use std::future::Future;
 
 pub use broadcast::BroadcastHandler;
 pub use delete_connection::DeleteConnectionHandler;
 pub use registry::Registry;
+pub use relay::RelayHandler;
 
 use crate::outcome::JobOutcome;
 
