@@ -78,6 +78,10 @@ impl Job for RelayJob {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteConnectionJob {
     pub connection_id: String,
+    /// An Action Cable connection (`connection_id` is its `ws_tokens.request_id`): closed
+    /// through Redis by whichever web replica holds it, instead of the Management API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub action_cable: bool,
 }
 
 impl Job for DeleteConnectionJob {

@@ -100,6 +100,7 @@ pub async fn delete_jobs(env: &TestEnv, prefix: &str, count: usize) {
     let jobs: Vec<DeleteConnectionJob> = (0..count)
         .map(|n| DeleteConnectionJob {
             connection_id: format!("{prefix}-{n}"),
+            action_cable: false,
         })
         .collect();
     queues(env)

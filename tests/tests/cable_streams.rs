@@ -9,6 +9,7 @@ use e2e::web::ALLOWED_ORIGIN;
 use e2e::{TestEnv, WebApp, WebOptions, fixtures, wait_until};
 use redis::AsyncCommands;
 use serde_json::{Value, json};
+use shared::jobs::DeleteConnectionJob;
 
 use crate::common::{world, world_with};
 
@@ -159,6 +160,40 @@ async fn a_remote_disconnect_closes_the_socket_on_whichever_replica_holds_it() {
         frames.last(),
         Some(&json!({"type": "disconnect", "reason": "remote", "reconnect": false}))
     );
+}
+
+#[tokio::test]
+async fn a_delete_connection_job_closes_an_action_cable_socket_on_whichever_replica_holds_it() {
+    let env = TestEnv::postgres().await;
+    let stack = e2e::stack::Stack::start(&env, WebOptions::default(), &[]).await;
+    let other = WebApp::spawn(&env, WebOptions::default()).await;
+    let token = stack.web.user_token("alice").await;
+    let mut client = joined(&other, &token).await;
+    let db = env.db.connect().await;
+    let cable_id = fixtures::token(&db, &token)
+        .await
+        .request_id
+        .expect("bound through request_id");
+    let job = DeleteConnectionJob {
+        connection_id: cable_id,
+        action_cable: true,
+    };
+    e2e::audience::queues(&env)
+        .enqueue(&job, Duration::ZERO)
+        .await
+        .expect("enqueue");
+    let (code, frames) = client.closed(Duration::from_secs(20)).await;
+    assert_eq!(code, 1000);
+    assert_eq!(
+        frames.last(),
+        Some(&json!({"type": "disconnect", "reason": "remote", "reconnect": false}))
+    );
+    let unsubscribed = || async {
+        fixtures::token(&db, &token).await.last_status.as_deref() == Some("unsubscribed")
+    };
+    wait_until(Duration::from_secs(10), unsubscribed)
+        .await
+        .expect("closing the socket unsubscribes its token");
 }
 
 #[tokio::test]

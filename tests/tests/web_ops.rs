@@ -75,10 +75,17 @@ async fn healthz_and_readyz_answer_200_when_everything_is_up() {
     let w = world().await;
     let (status, body) = w.web.get("/healthz").await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = w.web.get("/readyz").await;
+    // The Action Cable streams subscribe in the background once web listens.
+    let ready = || async { w.web.get("/readyz").await.0 == 200 };
+    wait_until(Duration::from_secs(10), ready)
+        .await
+        .expect("/readyz turns 200");
     assert_eq!(
-        (status, body),
-        (200, json!({"database": "ok", "redis": "ok"}))
+        w.web.get("/readyz").await,
+        (
+            200,
+            json!({"database": "ok", "redis": "ok", "streams": "ok"})
+        )
     );
 }
 

@@ -1,4 +1,5 @@
-//! `/healthz` (process up), `/readyz` (database and Redis reachable, not draining), `/metrics`.
+//! `/healthz` (process up), `/readyz` (database, Redis and the Action Cable streams reachable,
+//! not draining), `/metrics`.
 
 use std::time::Duration;
 
@@ -36,7 +37,8 @@ pub async fn readyz(Data(state): Data<&AppState>) -> Reply {
     )
     .await
     .is_ok_and(|result| result.is_ok());
-    let status = if database && redis {
+    let streams = state.cable.streams_up();
+    let status = if database && redis && streams {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -44,7 +46,7 @@ pub async fn readyz(Data(state): Data<&AppState>) -> Reply {
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
     Reply::with_status(
         status,
-        json!({"database": word(database), "redis": word(redis)}),
+        json!({"database": word(database), "redis": word(redis), "streams": word(streams)}),
     )
 }
 

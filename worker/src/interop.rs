@@ -21,6 +21,24 @@ impl Interop {
         self.settings.enabled()
     }
 
+    /// Rails' remote disconnect, `PUBLISH <prefix>:action_cable/<id>
+    /// {"type":"disconnect","reconnect":false}`: the web replica holding that Action Cable
+    /// connection closes it. False when Action Cable publishing is off.
+    pub async fn disconnect_cable(&self, cable_id: &str) -> redis::RedisResult<bool> {
+        let Some(prefix) = &self.settings.action_cable_prefix else {
+            return Ok(false);
+        };
+        let stream = format!("action_cable/{cable_id}");
+        let channel = if prefix.is_empty() {
+            stream
+        } else {
+            format!("{prefix}:{stream}")
+        };
+        let frame = json!({"type": "disconnect", "reconnect": false}).to_string();
+        let _: i64 = self.redis.clone().publish(channel, frame).await?;
+        Ok(true)
+    }
+
     /// Action Cable: `PUBLISH <prefix>:<stream> <json>` (`<stream>` without a prefix).
     /// AnyCable: `PUBLISH __anycable__ {"stream": .., "data": "<json as a string>"}`.
     pub async fn publish(&self, stream: &str, message_json: &str) -> redis::RedisResult<()> {

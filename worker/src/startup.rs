@@ -98,11 +98,12 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
         )),
         None => None,
     };
+    let interop = Interop::new(settings.interop.clone(), interop_redis);
     let registry = Registry::default()
         .register(BroadcastHandler {
             db: db.clone(),
             renderer: MessageRenderer::new(&common),
-            interop: Interop::new(settings.interop.clone(), interop_redis),
+            interop: interop.clone(),
             own_publishes,
             deliveries,
             queue: queues.default.clone(),
@@ -113,7 +114,10 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
             db: db.clone(),
             fanout,
         })
-        .register(DeleteConnectionHandler { management });
+        .register(DeleteConnectionHandler {
+            management,
+            interop,
+        });
     Ok(Worker {
         worker_id: worker_id.into(),
         redis_url: common.redis_url.as_str().into(),

@@ -100,6 +100,7 @@ pub async fn run(
             () = stop.cancelled() => return,
             listened = listen(&client, &names, &registry, &mut down) => listened,
         };
+        registry.set_streams_up(false);
         // Reported once per outage, not once per attempt.
         if let Err(error) = listened
             && !std::mem::replace(&mut down, true)
@@ -129,6 +130,7 @@ async fn listen(
     }
     tracing::info!(patterns = ?names.patterns(), "Action Cable streams: subscribed");
     *down = false;
+    registry.set_streams_up(true);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {

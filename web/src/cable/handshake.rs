@@ -6,17 +6,17 @@
 //! subprotocol `actioncable-v1-json` is chosen when offered; a client offering none is served
 //! the same protocol (Rails accepts it too), without the header.
 
-use poem::http::StatusCode;
+use std::time::Duration;
+
 use poem::web::Data;
 use poem::web::websocket::{WebSocket, WebSocketConfig};
 use poem::{IntoResponse, Request, Response, handler};
-use serde_json::json;
 use shared::domain::Origin;
 use shared::i18n::Alert;
 
 use super::frames::PROTOCOL;
 use super::session;
-use crate::reply::Reply;
+use crate::error::Failure;
 use crate::state::AppState;
 
 /// The largest frame a client may send. Larger ones, up to [`READ_LIMIT`], close the
@@ -26,6 +26,8 @@ const READ_LIMIT: usize = 2 * MAX_FRAME_BYTES;
 /// Small buffers: an idle socket should cost little memory (tungstenite's default read
 /// buffer alone is 128 KB).
 const READ_BUFFER: usize = 4 * 1024;
+/// How long an upgrade waits for the stream subscription (web just started) before 503.
+const STREAMS_WAIT: Duration = Duration::from_secs(5);
 
 #[handler]
 pub async fn upgrade(
@@ -34,33 +36,34 @@ pub async fn upgrade(
     Data(state): Data<&AppState>,
 ) -> Response {
     let locale = state.common.locale;
-    let refuse = |status: StatusCode, alert: Alert| {
-        Reply::with_status(
-            status,
-            json!({"success": false, "alert": locale.alert(alert)}),
-        )
-        .into_response()
-    };
+    let refuse = |alert: Alert| Failure::from(alert).into_reply(locale).into_response();
     if let Err(origin) = check_origin(request, state) {
         tracing::warn!(
             origin,
             "Action Cable: refused a connection from an origin not allowed"
         );
-        return refuse(StatusCode::NOT_FOUND, Alert::RequestNotFound);
+        return refuse(Alert::RequestNotFound);
     }
     let Ok(websocket) = websocket else {
         tracing::info!("Action Cable: refused a request that is not a WebSocket upgrade");
-        return refuse(StatusCode::NOT_FOUND, Alert::RequestNotFound);
+        return refuse(Alert::RequestNotFound);
     };
     if state.draining.is_draining() {
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, Alert::ServiceUnavailable);
+        return refuse(Alert::ServiceUnavailable);
+    }
+    // A socket accepted while this replica does not listen to the streams would miss
+    // broadcasts without knowing it: wait a moment (start-up), then refuse so that the
+    // client retries, here or on another replica.
+    if !state.cable.registry.wait_for_streams(STREAMS_WAIT).await {
+        tracing::warn!("Action Cable: refused a connection, the streams' Redis is unreachable");
+        return refuse(Alert::ServiceUnavailable);
     }
     let Some(admission) = state.cable.registry.admit() else {
         tracing::warn!(
             max = state.web.cable.max_connections,
             "Action Cable: refused a connection, ACTION_CABLE_MAX_CONNECTIONS reached"
         );
-        return refuse(StatusCode::SERVICE_UNAVAILABLE, Alert::ServiceUnavailable);
+        return refuse(Alert::ServiceUnavailable);
     };
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)

@@ -47,6 +47,12 @@ impl Cable {
         tokio::spawn(fanin::run(client, names, registry.clone(), stop));
         Ok(Self { registry })
     }
+
+    /// Whether this replica listens to the streams on Redis: without it, its sockets would
+    /// miss broadcasts.
+    pub fn streams_up(&self) -> bool {
+        self.registry.streams_up()
+    }
 }
 
 /// `GET <ACTION_CABLE_PATH>`, to be mounted at the root.

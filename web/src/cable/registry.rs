@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
 use shared::domain::CableId;
@@ -71,6 +72,8 @@ pub struct Registry {
     sockets: DashMap<CableId, SocketHandle>,
     /// stream → the subscriptions (socket, identifier) following it.
     streams: DashMap<String, HashMap<Subscriber, SocketHandle>>,
+    /// Whether the fan-in is subscribed to the streams on Redis right now.
+    streams_up: watch::Sender<bool>,
 }
 
 impl Registry {
@@ -80,7 +83,24 @@ impl Registry {
             capacity: Arc::new(Semaphore::new(max_connections)),
             sockets: DashMap::new(),
             streams: DashMap::new(),
+            streams_up: watch::Sender::new(false),
         }
+    }
+
+    pub fn set_streams_up(&self, up: bool) {
+        self.streams_up.send_replace(up);
+    }
+
+    pub fn streams_up(&self) -> bool {
+        *self.streams_up.borrow()
+    }
+
+    /// Whether the streams are subscribed, waiting up to `within` for it.
+    pub async fn wait_for_streams(&self, within: Duration) -> bool {
+        let mut up = self.streams_up.subscribe();
+        tokio::time::timeout(within, up.wait_for(|up| *up))
+            .await
+            .is_ok_and(|waited| waited.is_ok())
     }
 
     /// A place for one more socket, or `None` at `ACTION_CABLE_MAX_CONNECTIONS`.

@@ -51,6 +51,7 @@ async fn answer(request: &Request, body: Body, state: &AppState) -> Result<Reply
 async fn schedule_disconnect(state: &AppState, connection_id: ConnectionId) {
     let job = DeleteConnectionJob {
         connection_id: connection_id.as_str().to_owned(),
+        action_cable: false,
     };
     let delay = Duration::from_secs(state.web.disconnect_delay_secs);
     // The refusal is the truth whatever Redis says: without the job the connection is not

@@ -1,19 +1,37 @@
 //! DeleteConnectionJob: closes a connection whose token was refused. 410 counts as done.
+//! An Action Cable connection is closed by the web replica that holds it, asked through Redis.
 
 use shared::jobs::DeleteConnectionJob;
 
 use super::{JobError, JobHandler};
+use crate::interop::Interop;
 use crate::management::{CallOutcome, ManagementApi};
 use crate::outcome::JobOutcome;
 
 pub struct DeleteConnectionHandler {
     pub management: ManagementApi,
+    pub interop: Interop,
 }
 
 impl JobHandler for DeleteConnectionHandler {
     type Job = DeleteConnectionJob;
 
     async fn run(&self, job: DeleteConnectionJob) -> Result<JobOutcome, JobError> {
+        if job.action_cable {
+            return Ok(
+                if self.interop.disconnect_cable(&job.connection_id).await? {
+                    tracing::info!(
+                        cable_id = job.connection_id,
+                        "Action Cable connection closed"
+                    );
+                    JobOutcome::Done
+                } else {
+                    JobOutcome::Permanent(
+                        "Action Cable publishing is off (ACTION_CABLE_ENABLED=false)".to_owned(),
+                    )
+                },
+            );
+        }
         Ok(match self.management.delete(&job.connection_id).await {
             CallOutcome::Ok | CallOutcome::Gone => {
                 tracing::info!(connection_id = job.connection_id, "connection closed");
