@@ -82,6 +82,40 @@ async fn not_warm(client: &mut CableClient) -> Value {
 }
 
 #[tokio::test]
+async fn an_unsubscribed_subscription_stops_streaming() {
+    let w = world().await;
+    let token = w.web.user_token("alice").await;
+    let mut client = joined(&w.web, &token).await;
+    wait_until(Duration::from_secs(10), || subscribers(&w.env))
+        .await
+        .unwrap();
+    client.command("unsubscribe", MESSAGE_CHANNEL).await;
+    // Commands are handled in order: once this confirmation arrives, the unsubscribe is done.
+    client
+        .command("subscribe", r#"{"channel":"MessageChannel","probe":1}"#)
+        .await;
+    client.recv_type("confirm_subscription").await;
+    publish(&w.env, "all_channel", r#"{"after":"unsubscribe"}"#).await;
+    let frames = client.frames_within(Duration::from_millis(1500)).await;
+    assert!(
+        frames
+            .iter()
+            .all(|frame| frame["message"]["after"].is_null()),
+        "nothing streams after unsubscribe: {frames:?}"
+    );
+    // Subscribing again confirms, and streams once the token is accepted again.
+    client.subscribe().await;
+    client
+        .request("auth_request", json!({"token": token}), "auth_result")
+        .await;
+    publish(&w.env, "all_channel", r#"{"after":"resubscribe"}"#).await;
+    assert_eq!(
+        not_warm(&mut client).await["message"],
+        json!({"after": "resubscribe"})
+    );
+}
+
+#[tokio::test]
 async fn two_web_replicas_on_one_redis_each_serve_their_sockets() {
     let env = TestEnv::postgres().await;
     let stack = e2e::stack::Stack::start(&env, WebOptions::default(), &[]).await;

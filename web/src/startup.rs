@@ -11,7 +11,6 @@ use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{Queues, redis_connection};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::cable::{self, Cable};
 use crate::listener::{Connections, DrainingAcceptor};
@@ -46,8 +45,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on WEB_ADDR {}", web.addr))?;
         let draining = Draining::default();
-        // The fan-in stops with the process; nothing it holds needs a goodbye.
-        let cable = Cable::start(&common, &web, CancellationToken::new())
+        // Streams stop when the drain starts: every socket is then told to reconnect elsewhere.
+        let cable = Cable::start(&common, &web, draining.token())
             .context("cannot use the Action Cable pub/sub Redis")?;
         let state = AppState::new(Inner {
             queues: Queues::new(redis.clone(), &common.queue_prefix),
