@@ -169,6 +169,7 @@ mod tests {
     fn the_relay_listens_under_the_action_cable_prefix() {
         let settings = WorkerSettings::from_env(&Env::from_pairs(&[
             ("ACTION_CABLE_RELAY", "true"),
+            ("ACTION_CABLE_ENABLED", "false"),
             ("ACTION_CABLE_CHANNEL_PREFIX", "rails_app_production"),
         ]))
         .unwrap();
@@ -176,7 +177,7 @@ mod tests {
             settings.interop.relay_prefix.as_deref(),
             Some("rails_app_production")
         );
-        // Relaying does not turn publishing on.
+        // Relaying neither needs nor turns on publishing.
         assert!(!settings.interop.enabled());
     }
 
