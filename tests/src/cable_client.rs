@@ -1,6 +1,7 @@
 //! A raw Action Cable client in Rust: every frame visible, for the protocol's edges.
 //! (The real `@rails/actioncable` consumer is [`node_cable`](crate::node_cable).)
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -21,6 +22,9 @@ pub struct CableClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The subprotocol the server chose.
     pub protocol: Option<String>,
+    /// Messages [`Self::recv_action`] passed over, for later reads of other actions: a
+    /// broadcast can overtake the reply to the frame that caused it.
+    skipped: VecDeque<Value>,
 }
 
 impl CableClient {
@@ -54,6 +58,7 @@ impl CableClient {
         match tokio_tungstenite::connect_async(request).await {
             Ok((stream, response)) => Ok(Self {
                 stream,
+                skipped: VecDeque::new(),
                 protocol: response
                     .headers()
                     .get("sec-websocket-protocol")
@@ -142,10 +147,20 @@ impl CableClient {
 
     /// The next message (`{"identifier","message"}`) whose `message.action` is `action`.
     pub async fn recv_action(&mut self, action: &str) -> Value {
+        let matches = |frame: &Value| frame["message"]["action"] == action;
+        if let Some(index) = self.skipped.iter().position(matches) {
+            return self
+                .skipped
+                .remove(index)
+                .expect("the position is in the queue");
+        }
         loop {
             let frame = self.recv().await;
-            if frame["message"]["action"] == action {
+            if matches(&frame) {
                 return frame;
+            }
+            if frame.get("message").is_some() {
+                self.skipped.push_back(frame);
             }
         }
     }

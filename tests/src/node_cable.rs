@@ -4,6 +4,7 @@
 //! The npm packages are installed into `tests/node` on first use (`npm ci`, from the
 //! committed lock file) when `node_modules` lacks them; `node` and `npm` must be on `PATH`.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -57,6 +58,8 @@ pub struct NodeCable {
     child: Child,
     stdin: ChildStdin,
     events: mpsc::UnboundedReceiver<Value>,
+    /// `received` data that [`Self::received`] passed over, for later reads.
+    skipped: VecDeque<Value>,
 }
 
 impl NodeCable {
@@ -90,6 +93,7 @@ impl NodeCable {
             child,
             stdin,
             events,
+            skipped: VecDeque::new(),
         }
     }
 
@@ -145,11 +149,23 @@ impl NodeCable {
 
     /// The next `received` data whose `action` is `action`.
     pub async fn received(&mut self, action: &str) -> Value {
+        if let Some(index) = self
+            .skipped
+            .iter()
+            .position(|data| data["action"] == action)
+        {
+            return self
+                .skipped
+                .remove(index)
+                .expect("the position is in the queue");
+        }
         loop {
             let event = self.event("received").await;
             if event["data"]["action"] == action {
                 return event["data"].clone();
             }
+            // A broadcast can overtake the reply to the frame that caused it.
+            self.skipped.push_back(event["data"].clone());
         }
     }
 

@@ -1,5 +1,6 @@
 //! A real WebSocket client of the emulator, as a browser or app would hold one.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -16,6 +17,9 @@ pub const RECEIVE_TIMEOUT: Duration = Duration::from_secs(45);
 
 pub struct WsClient {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Frames [`Self::recv_action`] passed over, kept for later reads: a broadcast can
+    /// overtake the reply to the frame that caused it.
+    skipped: VecDeque<Value>,
 }
 
 /// How a connection attempt or a connection ended.
@@ -37,7 +41,10 @@ impl WsClient {
                 .insert("origin", HeaderValue::from_str(origin).expect("an origin"));
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((stream, _)) => Ok(Self { stream }),
+            Ok((stream, _)) => Ok(Self {
+                stream,
+                skipped: VecDeque::new(),
+            }),
             Err(WsError::Http(response)) => Err(Ended::Refused(response.status().as_u16())),
             Err(error) => panic!("cannot connect to {url}: {error}"),
         }
@@ -52,6 +59,9 @@ impl WsClient {
 
     /// The next text frame as JSON; panics on close or after `RECEIVE_TIMEOUT`.
     pub async fn recv(&mut self) -> Value {
+        if let Some(frame) = self.skipped.pop_front() {
+            return frame;
+        }
         match self.next_event(RECEIVE_TIMEOUT).await {
             Ok(frame) => frame,
             Err(ended) => panic!("expected a frame, the connection ended: {ended:?}"),
@@ -61,11 +71,25 @@ impl WsClient {
     /// The next frame whose `action` is `action`, skipping others (replies and broadcasts
     /// race each other).
     pub async fn recv_action(&mut self, action: &str) -> Value {
+        if let Some(index) = self
+            .skipped
+            .iter()
+            .position(|frame| frame["action"] == action)
+        {
+            return self
+                .skipped
+                .remove(index)
+                .expect("the position is in the queue");
+        }
         loop {
-            let frame = self.recv().await;
+            let frame = match self.next_event(RECEIVE_TIMEOUT).await {
+                Ok(frame) => frame,
+                Err(ended) => panic!("expected a frame, the connection ended: {ended:?}"),
+            };
             if frame["action"] == action {
                 return frame;
             }
+            self.skipped.push_back(frame);
         }
     }
 
