@@ -91,12 +91,11 @@ async fn healthz_and_readyz_answer_200_when_everything_is_up() {
 
 #[tokio::test]
 async fn readyz_is_503_when_redis_is_unreachable() {
-    // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Bound but never listening: connections are refused, and no other process of the test
+    // run can take the port meanwhile.
+    let reserved = tokio::net::TcpSocket::new_v4().unwrap();
+    reserved.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = reserved.local_addr().unwrap().port();
     let w = world_with(WebOptions {
         redis_url: Some(format!("redis://127.0.0.1:{port}")),
         ..WebOptions::default()

@@ -59,14 +59,16 @@ async fn rejected_connect_rejects_the_handshake_with_its_status_and_body() {
 
 #[tokio::test]
 async fn unreachable_backend_rejects_the_handshake_with_502() {
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
+    // Bound but never listening: connections to it are refused, and no other process of
+    // the test run can take the port meanwhile (a freed port was, and answered 200).
+    let reserved = tokio::net::TcpSocket::new_v4().expect("a socket");
+    reserved
+        .bind("127.0.0.1:0".parse().expect("an address"))
         .expect("bind");
     let url = format!(
         "http://{}/ws_apigateway",
-        closed.local_addr().expect("addr")
+        reserved.local_addr().expect("addr")
     );
-    drop(closed);
     let emu = TestEmulator::start_with(&[("EMULATOR_CALLBACK_URL", &url)]).await;
 
     match emu.try_connect(None).await {
