@@ -64,7 +64,10 @@ impl Stage {
         let before = resident_kib(&pids)?;
         let started = std::time::Instant::now();
         let clients: Vec<CableClient> = futures::stream::iter(tokens.into_iter().enumerate())
-            .map(|(index, token)| authenticated(urls[index % 2].clone(), token))
+            .map(|(index, token)| {
+                let url = &urls[index % 2];
+                async move { CableClient::joined(url, ALLOWED_ORIGIN, &token).await }
+            })
             .buffer_unordered(CONNECT_CONCURRENCY)
             .collect()
             .await;
@@ -78,7 +81,7 @@ impl Stage {
         for (index, client) in clients.into_iter().enumerate() {
             tokio::spawn(listen(client, index, arrivals_in.clone()));
         }
-        let sender = authenticated(urls[0].clone(), sender_token.clone()).await;
+        let sender = CableClient::joined(&urls[0], ALLOWED_ORIGIN, &sender_token).await;
         Ok(Self {
             stack,
             _second: second,
@@ -142,17 +145,6 @@ impl Stage {
             latencies,
         })
     }
-}
-
-/// Connected, subscribed to `MessageChannel` and authenticated: streaming `all_channel`.
-async fn authenticated(url: String, token: String) -> CableClient {
-    let mut client = CableClient::welcomed(&url, ALLOWED_ORIGIN).await;
-    client.subscribe().await;
-    let reply = client
-        .request("auth_request", json!({"token": token}), "auth_result")
-        .await;
-    assert_eq!(reply["success"], true, "auth_request: {reply}");
-    client
 }
 
 /// Reports every tagged broadcast the client reads, until it is closed.

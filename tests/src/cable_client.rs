@@ -77,6 +77,17 @@ impl CableClient {
         client
     }
 
+    /// Welcomed, subscribed to `MessageChannel` and authenticated with `token`: streaming.
+    pub async fn joined(url: &str, origin: &str, token: &str) -> Self {
+        let mut client = Self::welcomed(url, origin).await;
+        client.subscribe().await;
+        let reply = client
+            .request("auth_request", json!({"token": token}), "auth_result")
+            .await;
+        assert_eq!(reply["success"], true, "auth_request: {reply}");
+        client
+    }
+
     pub async fn send_text(&mut self, text: impl Into<String>) {
         self.stream
             .send(Message::text(text.into()))

@@ -15,13 +15,7 @@ use crate::common::{world, world_with};
 
 /// A client subscribed to `MessageChannel` and authenticated with `token`.
 async fn joined(web: &WebApp, token: &str) -> CableClient {
-    let mut client = CableClient::welcomed(&web.cable_url(), ALLOWED_ORIGIN).await;
-    client.subscribe().await;
-    let reply = client
-        .request("auth_request", json!({"token": token}), "auth_result")
-        .await;
-    assert_eq!(reply["success"], true, "{reply}");
-    client
+    CableClient::joined(&web.cable_url(), ALLOWED_ORIGIN, token).await
 }
 
 /// `PUBLISH <prefix>:<stream> <payload>`, as the worker or a Rails app does.

@@ -184,12 +184,10 @@ fn status_of(action: Option<Action>, error: &ApiError) -> StatusCode {
 /// Every error response of web: a handler's [`Failure`], or poem's own errors (unknown
 /// route, wrong HTTP method, unreadable body), as JSON in the locale.
 pub fn render(error: poem::Error, locale: Locale) -> Response {
-    if error.is::<Failure>() {
-        if let Ok(failure) = error.downcast::<Failure>() {
-            return failure.into_reply(locale).into_response();
-        }
-        unreachable!("`is` and `downcast` agree");
-    }
+    let error = match error.downcast::<Failure>() {
+        Ok(failure) => return failure.into_reply(locale).into_response(),
+        Err(error) => error,
+    };
     let alert = match error.status() {
         StatusCode::NOT_FOUND => Alert::RequestNotFound,
         StatusCode::METHOD_NOT_ALLOWED => Alert::RequestMethodNotAllowed,

@@ -4,6 +4,7 @@
 use redis::AsyncCommands;
 use serde_json::json;
 use shared::config::InteropSettings;
+use shared::domain::PubsubPrefix;
 use shared::queue::RedisConnection;
 
 #[derive(Clone)]
@@ -28,12 +29,7 @@ impl Interop {
         let Some(prefix) = &self.settings.action_cable_prefix else {
             return Ok(false);
         };
-        let stream = format!("action_cable/{cable_id}");
-        let channel = if prefix.is_empty() {
-            stream
-        } else {
-            format!("{prefix}:{stream}")
-        };
+        let channel = PubsubPrefix::new(prefix).channel(&format!("action_cable/{cable_id}"));
         let frame = json!({"type": "disconnect", "reconnect": false}).to_string();
         let _: i64 = self.redis.clone().publish(channel, frame).await?;
         Ok(true)
@@ -44,11 +40,7 @@ impl Interop {
     pub async fn publish(&self, stream: &str, message_json: &str) -> redis::RedisResult<()> {
         let mut redis = self.redis.clone();
         if let Some(prefix) = &self.settings.action_cable_prefix {
-            let channel = if prefix.is_empty() {
-                stream.to_owned()
-            } else {
-                format!("{prefix}:{stream}")
-            };
+            let channel = PubsubPrefix::new(prefix).channel(stream);
             let _: i64 = redis.publish(channel, message_json).await?;
         }
         if let Some(channel) = &self.settings.anycable_channel {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Deserialize;
-use shared::domain::CableId;
+use shared::domain::{CableId, PubsubPrefix};
 use tokio_util::sync::CancellationToken;
 
 use super::registry::{Kick, Registry};
@@ -32,41 +32,29 @@ enum Published<'a> {
     Disconnect(&'a str),
 }
 
-/// Channel names under one `ACTION_CABLE_CHANNEL_PREFIX`, as the worker and Rails write them:
-/// `<prefix>:<stream>`, or just `<stream>` for an empty prefix.
+/// Channel names under one `ACTION_CABLE_CHANNEL_PREFIX`, as the worker and Rails write them.
 #[derive(Debug, Clone)]
 pub struct ChannelNames {
-    prefix: String,
+    prefix: PubsubPrefix,
 }
 
 impl ChannelNames {
     pub fn new(prefix: &str) -> Self {
         Self {
-            prefix: if prefix.is_empty() {
-                String::new()
-            } else {
-                format!("{prefix}:")
-            },
+            prefix: PubsubPrefix::new(prefix),
         }
     }
 
     /// The patterns to subscribe to; the prefix is escaped, so it only matches itself.
     fn patterns(&self) -> Vec<String> {
-        let mut escaped = String::new();
-        for c in self.prefix.chars() {
-            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-                escaped.push('\\');
-            }
-            escaped.push(c);
-        }
         STREAM_PATTERNS
             .iter()
-            .map(|pattern| format!("{escaped}{pattern}"))
+            .map(|pattern| self.prefix.pattern(pattern))
             .collect()
     }
 
     fn parse<'a>(&self, channel: &'a str) -> Option<Published<'a>> {
-        let name = channel.strip_prefix(&self.prefix)?;
+        let name = self.prefix.stream(channel)?;
         Some(match name.strip_prefix(REMOTE_DISCONNECT) {
             Some(id) => Published::Disconnect(id),
             None => Published::Stream(name),

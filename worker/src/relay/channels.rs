@@ -2,50 +2,34 @@
 //! Redis adapter publishes `ActionCable.server.broadcast(stream, ..)` on
 //! `<prefix>:<stream>`, or on `<stream>` when the prefix is empty.
 
-use shared::domain::{Channel, UnknownChannel};
+use shared::domain::{Channel, PubsubPrefix, UnknownChannel};
 
 #[derive(Debug, Clone)]
 pub struct RelayChannels {
-    /// `<prefix>:`, or nothing.
-    head: String,
+    prefix: PubsubPrefix,
 }
 
 impl RelayChannels {
     pub fn new(prefix: &str) -> Self {
-        let head = if prefix.is_empty() {
-            String::new()
-        } else {
-            format!("{prefix}:")
-        };
-        Self { head }
+        Self {
+            prefix: PubsubPrefix::new(prefix),
+        }
     }
 
     /// `SUBSCRIBE`d: everyone's stream.
     pub fn everyone(&self) -> String {
-        format!("{}{}", self.head, Channel::All)
+        self.prefix.channel(&Channel::All.real_name())
     }
 
     /// `PSUBSCRIBE`d: every user's stream. The prefix is matched literally.
     pub fn users_pattern(&self) -> String {
-        format!("{}user_channel_*", escape_glob(&self.head))
+        self.prefix.pattern("user_channel_*")
     }
 
     /// The stream a channel carries.
     pub fn stream_of(&self, channel: &str) -> Result<Channel, UnknownChannel> {
-        Channel::parse(channel.strip_prefix(&self.head).unwrap_or(channel))
+        Channel::parse(self.prefix.stream(channel).unwrap_or(channel))
     }
-}
-
-/// Redis glob patterns treat `*?[]\` specially.
-fn escape_glob(literal: &str) -> String {
-    let mut escaped = String::with_capacity(literal.len());
-    for c in literal.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 #[cfg(test)]
