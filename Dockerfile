@@ -12,3 +12,5 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /usr/local/bin/
 USER nobody
+# web's callbacks, /cable and admin API; the emulator's WebSocket endpoint.
+EXPOSE 3000 4000

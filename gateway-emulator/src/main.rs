@@ -1,6 +1,7 @@
 //! `gateway-emulator`: a local AWS API Gateway WebSocket API. See the library docs.
 
 use std::io::Write;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
@@ -8,7 +9,18 @@ use gateway_emulator::{Config, Emulator, server, telemetry};
 use tracing::{info, warn};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, as web prints it: a bind error is the operator's to fix, not a bug.
+            eprintln!("gateway-emulator: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     let config = Config::parse();
     telemetry::init(config.log_format)?;
     match server::raise_nofile_limit() {

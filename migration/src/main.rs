@@ -51,7 +51,21 @@ async fn main() -> ExitCode {
 async fn run(command: Command, url: &str) -> Result<(), sea_orm_migration::DbErr> {
     let db = Database::connect(url).await?;
     match command {
-        Command::Up { n } => Migrator::up(&db, n).await?,
+        Command::Up { n } => {
+            let pending = Migrator::get_pending_migrations(&db).await?;
+            let applying: Vec<String> = pending
+                .iter()
+                .take(n.map_or(usize::MAX, |n| n as usize))
+                .map(|migration| migration.name().to_owned())
+                .collect();
+            Migrator::up(&db, n).await?;
+            if applying.is_empty() {
+                println!("the schema is up to date");
+            }
+            for name in applying {
+                println!("applied {name}");
+            }
+        }
         Command::Down { n } => Migrator::down(&db, Some(n)).await?,
         Command::Fresh => Migrator::fresh(&db).await?,
         Command::Status => {

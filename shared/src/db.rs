@@ -55,6 +55,59 @@ fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
+/// The database answers but holds none of our tables: nobody ran the migrations against it
+/// (a relative SQLite path opened from another directory is a new, empty file).
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(
+        "the database {database} has no tables: apply the schema with `migration up` \
+         and the same DATABASE_URL (scripts/stack does it for the repository root's SQLite file)"
+    )]
+    Missing { database: String },
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Fails with [`SchemaError::Missing`] when the migrations were never applied, so an
+/// operator command says what to do instead of `no such table: users`.
+pub async fn ensure_schema(db: &DatabaseConnection, url: &str) -> Result<(), SchemaError> {
+    match db.execute_unprepared("SELECT 1 FROM users LIMIT 1").await {
+        Ok(_) => Ok(()),
+        Err(error) if is_missing_table(&error) => Err(SchemaError::Missing {
+            database: database_shown(url),
+        }),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn is_missing_table(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error))) =
+        error
+    else {
+        return false;
+    };
+    match error.as_ref() {
+        // PostgreSQL's undefined_table; SQLite has no code of its own for it.
+        sqlx::Error::Database(error) => {
+            error.code().as_deref() == Some("42P01") || error.message().contains("no such table")
+        }
+        _ => false,
+    }
+}
+
+/// The server and database, or for SQLite the file's absolute path: a relative path is
+/// resolved against the working directory, which is what surprises.
+fn database_shown(url: &str) -> String {
+    let shown = server_of(url);
+    let Some(path) = shown.strip_prefix("sqlite://") else {
+        return shown;
+    };
+    let absolute = std::env::current_dir()
+        .map(|dir| dir.join(path))
+        .unwrap_or_else(|_| path.into());
+    format!("sqlite://{}", absolute.display())
+}
+
 /// A cheap round trip, for readiness checks.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
@@ -162,6 +215,28 @@ mod tests {
             server_of("sqlite://wsgw-dev.sqlite3?mode=rwc"),
             "sqlite://wsgw-dev.sqlite3"
         );
+    }
+
+    #[tokio::test]
+    async fn an_empty_database_is_told_from_a_failing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("empty.sqlite3").display()
+        );
+        let db = connect(&url).await.unwrap();
+        let error = ensure_schema(&db, &url).await.unwrap_err();
+        let message = error.to_string();
+        assert!(matches!(error, SchemaError::Missing { .. }), "{message}");
+        assert!(
+            message.contains("empty.sqlite3") && message.contains("migration up"),
+            "{message}"
+        );
+
+        db.execute_unprepared("CREATE TABLE users (id INTEGER)")
+            .await
+            .unwrap();
+        ensure_schema(&db, &url).await.unwrap();
     }
 
     #[test]

@@ -116,6 +116,11 @@ impl WebApp {
         self.addr
     }
 
+    /// What web printed so far.
+    pub fn logs(&self) -> &crate::process::Logs {
+        self.service.logs()
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -137,6 +137,15 @@ async fn origins_outside_the_allowlist_are_422_and_never_a_pattern() {
         assert_eq!(body["success"], false, "{origin}");
         assert_eq!(body["alert"], ja(Alert::OriginInvalid), "{origin}");
     }
+    // The operator learns why: API Gateway tells the client only that the handshake failed.
+    let logged = || async {
+        let logs = w.web.logs().text();
+        logs.contains("connect refused reason=OriginInvalid")
+            && logs.contains(r#"origin="http://allowed.example.evil.com""#)
+    };
+    e2e::wait_until(std::time::Duration::from_secs(10), logged)
+        .await
+        .unwrap_or_else(|_| panic!("refusals are logged:\n{}", w.web.logs().text()));
 }
 
 #[tokio::test]

@@ -39,6 +39,7 @@ pub async fn run(
     web: &WebSettings,
 ) -> anyhow::Result<()> {
     let db = shared::db::connect(&common.database_url).await?;
+    shared::db::ensure_schema(&db, &common.database_url).await?;
     let output = match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::User { code, name, image } => {

@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
         }
     };
     shared::telemetry::init(common.log_format);
+    let log_format = common.log_format;
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(common, web).await,
         command => web::cli::run(command, &common, &web).await,
@@ -25,7 +26,10 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "web stopped");
+            // One line for a person; JSON logs get the event too.
+            if log_format == shared::telemetry::LogFormat::Json {
+                tracing::error!(error = format!("{error:#}"), "web stopped");
+            }
             eprintln!("web: {error:#}");
             ExitCode::FAILURE
         }
@@ -36,12 +40,12 @@ async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
+    let log_format = common.log_format;
     let app = web::Application::build(common, web, metrics).await?;
     let addr = app.local_addr()?;
     // Handlers first: a SIGTERM right after the "listening" line must drain, not kill.
     let stop = shared::shutdown::listen();
-    println!("web listening on http://{addr}");
-    tracing::info!(%addr, "web listening");
+    shared::telemetry::announce_ready(log_format, &format!("web listening on http://{addr}"));
     app.run_until(async {
         stop.await;
         tracing::info!("shutdown requested");

@@ -26,6 +26,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// Prints the one readiness line on stdout (tests and scripts read their port from it) and,
+/// for log collectors, the same event in JSON logs. Human-readable logs share the terminal
+/// with stdout, where the event would only say it a second time.
+pub fn announce_ready(format: LogFormat, line: &str) {
+    println!("{line}");
+    if format == LogFormat::Json {
+        tracing::info!("{line}");
+    }
+}
+
 impl std::str::FromStr for LogFormat {
     type Err = String;
 
