@@ -33,9 +33,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
+    let metrics = shared::telemetry::prometheus::install().ok();
     let app = web::Application::build(common, web, metrics).await?;
     let addr = app.local_addr()?;
     // Handlers first: a SIGTERM right after the "listening" line must drain, not kill.
