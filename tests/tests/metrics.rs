@@ -32,20 +32,18 @@ fn broadcasts(scrape: &Scrape, outcome: &str) -> f64 {
 
 /// Scrapes `url` until `holds`, and returns that scrape.
 async fn scrape_until(url: &str, what: &str, holds: impl Fn(&Scrape) -> bool) -> Scrape {
-    let mut last = None;
+    let last = std::sync::Mutex::new(None);
     let waited = wait_until(DEADLINE, || {
-        let scraped = Scrape::get(url);
-        let last = &mut last;
-        let holds = &holds;
+        let (last, holds) = (&last, &holds);
         async move {
-            let scrape = scraped.await;
+            let scrape = Scrape::get(url).await;
             let held = holds(&scrape);
-            *last = Some(scrape);
+            *last.lock().unwrap() = Some(scrape);
             held
         }
     })
     .await;
-    let last = last.expect("scraped at least once");
+    let last = last.into_inner().unwrap().expect("scraped at least once");
     waited.unwrap_or_else(|_| panic!("{what}; last scrape:\n{}", last.text()));
     last
 }
