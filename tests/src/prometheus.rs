@@ -16,7 +16,10 @@ impl Scrape {
             .await
             .unwrap_or_else(|error| panic!("GET {url}: {error}"));
         assert_eq!(response.status(), 200, "GET {url}");
-        let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
         assert!(content_type.starts_with("text/plain"), "{content_type}");
         Self::parse(&response.text().await.expect("a body"))
     }
@@ -101,7 +104,10 @@ mod tests {
         let scrape = Scrape::parse(
             "# TYPE jobs counter\njobs{job=\"relay\",outcome=\"done\"} 3\nplain 1.5\n",
         );
-        assert_eq!(scrape.value("jobs", &[("outcome", "done"), ("job", "relay")]), 3.0);
+        assert_eq!(
+            scrape.value("jobs", &[("outcome", "done"), ("job", "relay")]),
+            3.0
+        );
         assert_eq!(scrape.value("plain", &[]), 1.5);
         assert_eq!(scrape.value("jobs", &[("job", "broadcast")]), 0.0);
         assert!(scrape.has_family("jobs"));

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use e2e::prometheus::Scrape;
 use e2e::process::run_to_exit;
+use e2e::prometheus::Scrape;
 use e2e::stack::Stack;
 use e2e::{TestEnv, WebOptions, WorkerOptions, WorkerProcess, audience, wait_until};
 use serde_json::{Value, json};
@@ -71,9 +71,14 @@ async fn a_chat_with_a_gone_connection_and_failing_posts_moves_the_exact_counts(
     audience::bind(&db, None, "ghost-connection").await;
 
     // 1. Delivered to alice and bob, gone for the ghost.
-    alice.request(&send(&alice_token, "hello"), "send_result").await;
+    alice
+        .request(&send(&alice_token, "hello"), "send_result")
+        .await;
     for client in [&mut alice, &mut bob] {
-        assert_eq!(client.recv_action("send_message").await["messages"][0]["body"], "hello");
+        assert_eq!(
+            client.recv_action("send_message").await["messages"][0]["body"],
+            "hello"
+        );
     }
     let worker = scrape_until(&worker_url, "the first broadcast is done", |s| {
         broadcasts(s, "done") == 1.0
@@ -84,9 +89,15 @@ async fn a_chat_with_a_gone_connection_and_failing_posts_moves_the_exact_counts(
     for outcome in ["throttled", "5xx", "timeout", "other"] {
         assert_eq!(posts(&worker, outcome), 0.0, "{outcome}");
     }
-    assert_eq!(worker.value("worker_management_post_seconds_count", &[]), 3.0);
+    assert_eq!(
+        worker.value("worker_management_post_seconds_count", &[]),
+        3.0
+    );
     assert_eq!(worker.value("worker_broadcast_seconds_count", &[]), 1.0);
-    assert_eq!(worker.value("worker_broadcast_audience_connections_count", &[]), 1.0);
+    assert_eq!(
+        worker.value("worker_broadcast_audience_connections_count", &[]),
+        1.0
+    );
     assert_eq!(
         worker.value("worker_broadcast_audience_connections_sum", &[]),
         3.0,
@@ -95,18 +106,28 @@ async fn a_chat_with_a_gone_connection_and_failing_posts_moves_the_exact_counts(
 
     // 2. Throttled, then failing with 500: the broadcast is retried, then delivered.
     emulator.set_faults(json!({"throttle_rate": 1.0})).await;
-    alice.request(&send(&alice_token, "second"), "send_result").await;
-    scrape_until(&worker_url, "a post is throttled", |s| posts(s, "throttled") >= 1.0).await;
+    alice
+        .request(&send(&alice_token, "second"), "send_result")
+        .await;
+    scrape_until(&worker_url, "a post is throttled", |s| {
+        posts(s, "throttled") >= 1.0
+    })
+    .await;
     emulator
         .set_faults(json!({"throttle_rate": 0.0, "error_rate": 1.0}))
         .await;
-    scrape_until(&worker_url, "a post fails with 5xx, and the job is retried", |s| {
-        posts(s, "5xx") >= 1.0 && broadcasts(s, "retried") >= 1.0
-    })
+    scrape_until(
+        &worker_url,
+        "a post fails with 5xx, and the job is retried",
+        |s| posts(s, "5xx") >= 1.0 && broadcasts(s, "retried") >= 1.0,
+    )
     .await;
     emulator.set_faults(json!({"error_rate": 0.0})).await;
     for client in [&mut alice, &mut bob] {
-        assert_eq!(client.recv_action("send_message").await["messages"][0]["body"], "second");
+        assert_eq!(
+            client.recv_action("send_message").await["messages"][0]["body"],
+            "second"
+        );
     }
     let worker = scrape_until(&worker_url, "the second broadcast is done", |s| {
         broadcasts(s, "done") == 2.0
@@ -117,22 +138,39 @@ async fn a_chat_with_a_gone_connection_and_failing_posts_moves_the_exact_counts(
     let stats = emulator.stats().await;
     assert_eq!(posts(&worker, "ok"), stats["posts_ok"].as_f64().unwrap());
     assert_eq!(posts(&worker, "ok"), 4.0);
-    assert_eq!(posts(&worker, "gone"), stats["posts_gone"].as_f64().unwrap());
-    assert_eq!(posts(&worker, "gone"), 1.0, "the ghost was retired after its 410");
-    assert_eq!(posts(&worker, "throttled"), stats["throttled"].as_f64().unwrap());
+    assert_eq!(
+        posts(&worker, "gone"),
+        stats["posts_gone"].as_f64().unwrap()
+    );
+    assert_eq!(
+        posts(&worker, "gone"),
+        1.0,
+        "the ghost was retired after its 410"
+    );
+    assert_eq!(
+        posts(&worker, "throttled"),
+        stats["throttled"].as_f64().unwrap()
+    );
     assert_eq!(posts(&worker, "5xx"), stats["errors"].as_f64().unwrap());
     let all_posts: f64 = ["ok", "gone", "throttled", "5xx", "timeout", "other"]
         .iter()
         .map(|outcome| posts(&worker, outcome))
         .sum();
-    assert_eq!(worker.value("worker_management_post_seconds_count", &[]), all_posts);
+    assert_eq!(
+        worker.value("worker_management_post_seconds_count", &[]),
+        all_posts
+    );
     // Every settled run of the queue was counted, as the queue's own statistics say.
     let mut redis = env.redis.connection().await;
     let stats: std::collections::HashMap<String, u64> =
         redis::AsyncCommands::hgetall(&mut redis, env.redis.key("default", "stats"))
             .await
             .unwrap();
-    assert_eq!(broadcasts(&worker, "retried"), stats["failed"] as f64, "{stats:?}");
+    assert_eq!(
+        broadcasts(&worker, "retried"),
+        stats["failed"] as f64,
+        "{stats:?}"
+    );
     assert_eq!(broadcasts(&worker, "dead"), 0.0);
     assert_eq!(
         worker.value("worker_broadcast_seconds_count", &[]),
@@ -140,12 +178,18 @@ async fn a_chat_with_a_gone_connection_and_failing_posts_moves_the_exact_counts(
         "every run that posted is timed"
     );
     assert_eq!(
-        worker.value("worker_interop_publishes_total", &[("target", "action_cable")]),
+        worker.value(
+            "worker_interop_publishes_total",
+            &[("target", "action_cable")]
+        ),
         2.0,
         "each broadcast is published once for Action Cable, however often it ran"
     );
     assert_eq!(
-        worker.value("wsgw_queue_jobs", &[("queue", "default"), ("state", "waiting")]),
+        worker.value(
+            "wsgw_queue_jobs",
+            &[("queue", "default"), ("state", "waiting")]
+        ),
         0.0
     );
     assert!(worker.has_family("wsgw_outbox_pending_broadcasts"));
@@ -158,8 +202,8 @@ async fn a_chat_with_a_gone_connection_and_failing_posts_moves_the_exact_counts(
         "{logs}"
     );
     assert!(
-        logs.lines().any(|line| line.contains("WARN")
-            && line.contains("job failed; it will run again")),
+        logs.lines()
+            .any(|line| line.contains("WARN") && line.contains("job failed; it will run again")),
         "{logs}"
     );
 
@@ -177,11 +221,17 @@ async fn a_chat_with_a_gone_connection_and_failing_posts_moves_the_exact_counts(
         0.0
     );
     assert_eq!(
-        web_scrape.value("web_callbacks_total", &[("route", "connect"), ("status", "200")]),
+        web_scrape.value(
+            "web_callbacks_total",
+            &[("route", "connect"), ("status", "200")]
+        ),
         2.0
     );
     assert_eq!(
-        web_scrape.value("web_callbacks_total", &[("route", "default"), ("status", "200")]),
+        web_scrape.value(
+            "web_callbacks_total",
+            &[("route", "default"), ("status", "200")]
+        ),
         4.0,
         "two auth_request frames and two send_message frames"
     );
@@ -212,14 +262,20 @@ fn dashboard_reads_only_exported_families(scrapes: &[&Scrape]) {
     let mut referenced = BTreeSet::new();
     for expr in &exprs {
         let names = metric_names(expr);
-        assert!(!names.is_empty(), "a panel that reads none of our metrics: {expr}");
+        assert!(
+            !names.is_empty(),
+            "a panel that reads none of our metrics: {expr}"
+        );
         referenced.extend(names);
     }
     let missing: Vec<&String> = referenced
         .iter()
         .filter(|name| !scrapes.iter().any(|scrape| scrape.has_family(name)))
         .collect();
-    assert!(missing.is_empty(), "the dashboard reads families nobody exports: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the dashboard reads families nobody exports: {missing:?}"
+    );
     for family in [
         "wsgw_queue_jobs",
         "worker_management_posts_total",
@@ -237,7 +293,11 @@ fn dashboard_reads_only_exported_families(scrapes: &[&Scrape]) {
 /// a histogram's `_bucket`/`_sum`/`_count` series named by their family.
 fn metric_names(expr: &str) -> BTreeSet<String> {
     expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
-        .filter(|word| ["web_", "worker_", "wsgw_"].iter().any(|p| word.starts_with(p)))
+        .filter(|word| {
+            ["web_", "worker_", "wsgw_"]
+                .iter()
+                .any(|p| word.starts_with(p))
+        })
         .map(|word| {
             ["_bucket", "_sum", "_count"]
                 .iter()
@@ -275,7 +335,10 @@ async fn a_dead_job_and_an_owed_broadcast_show_in_the_gauges() {
         .unwrap();
 
     let scrape = scrape_until(&url, "the job is dead and the broadcast owed", |s| {
-        s.value("wsgw_queue_jobs", &[("queue", "low_priority"), ("state", "dead")]) == 1.0
+        s.value(
+            "wsgw_queue_jobs",
+            &[("queue", "low_priority"), ("state", "dead")],
+        ) == 1.0
             && s.value("wsgw_outbox_pending_broadcasts", &[]) == 1.0
     })
     .await;
@@ -287,7 +350,10 @@ async fn a_dead_job_and_an_owed_broadcast_show_in_the_gauges() {
         1.0
     );
     assert_eq!(
-        scrape.value("wsgw_queue_jobs", &[("queue", "default"), ("state", "dead")]),
+        scrape.value(
+            "wsgw_queue_jobs",
+            &[("queue", "default"), ("state", "dead")]
+        ),
         0.0
     );
     let logs = worker.logs().transcript();
@@ -298,7 +364,9 @@ async fn a_dead_job_and_an_owed_broadcast_show_in_the_gauges() {
         "{logs}"
     );
     // Anything but GET /metrics is a JSON error.
-    let response = reqwest::get(url.replace("/metrics", "/nope")).await.unwrap();
+    let response = reqwest::get(url.replace("/metrics", "/nope"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     let body: Value = response.json().await.expect("a JSON body");
     assert_eq!(body["success"], false);
@@ -309,8 +377,8 @@ async fn a_taken_metrics_port_stops_the_worker_at_start_up() {
     let env = TestEnv::postgres().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap();
-    let options = WorkerOptions::new("http://127.0.0.1:9/local")
-        .with_env("WORKER_METRICS_ADDR", addr);
+    let options =
+        WorkerOptions::new("http://127.0.0.1:9/local").with_env("WORKER_METRICS_ADDR", addr);
     let finished = run_to_exit(
         WorkerProcess::command(&env, &options),
         ["run"],

@@ -60,10 +60,7 @@ impl Settler {
             }
             JobOutcome::Retry(error) if self.policy.retries_after(job.attempts) => {
                 let delay = Backoff::JOB.delay(job.attempts);
-                (
-                    JobFate::Retried,
-                    queue.retry_later(job, delay, error).await,
-                )
+                (JobFate::Retried, queue.retry_later(job, delay, error).await)
             }
             JobOutcome::Retry(error) | JobOutcome::Permanent(error) => (
                 JobFate::Dead,

@@ -45,7 +45,10 @@ async fn handle(leased: LeasedJob, runner: Data<Arc<QueueRunner>>) -> Result<(),
         attempt = job.attempts
     );
     let (kind, outcome) = runner.registry.run(job).instrument(span).await;
-    runner.settler.settle(&runner.queue, leased, kind, outcome).await;
+    runner
+        .settler
+        .settle(&runner.queue, leased, kind, outcome)
+        .await;
     Ok(())
 }
 
@@ -90,9 +93,10 @@ pub async fn run(
     });
     // Served to the end: a scrape during the shutdown sees the jobs being handed back.
     let stop_metrics = CancellationToken::new();
-    let metrics = worker.metrics.take().map(|(server, sampler)| {
-        tokio::spawn(server.serve(sampler, stop_metrics.clone()))
-    });
+    let metrics = worker
+        .metrics
+        .take()
+        .map(|(server, sampler)| tokio::spawn(server.serve(sampler, stop_metrics.clone())));
     let relay = worker.relay.take().map(|relay| {
         let stop = stop.clone();
         tokio::spawn(async move { relay.run_until(stop).await })

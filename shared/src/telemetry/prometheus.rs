@@ -9,12 +9,20 @@ use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, Promet
 
 /// Seconds: 1 ms to 1 minute, the range of a callback, a POST and a broadcast.
 const SECONDS_BUCKETS: [f64; 16] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0,
-    60.0,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0,
 ];
 /// Counts of connections: one to a million.
 const CONNECTIONS_BUCKETS: [f64; 10] = [
-    1.0, 10.0, 100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0, 1_000_000.0,
+    1.0,
+    10.0,
+    100.0,
+    500.0,
+    1_000.0,
+    5_000.0,
+    10_000.0,
+    50_000.0,
+    100_000.0,
+    1_000_000.0,
 ];
 const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -22,10 +30,7 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 pub fn install() -> Result<PrometheusHandle, BuildError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &SECONDS_BUCKETS)?
-        .set_buckets_for_metric(
-            Matcher::Suffix("_connections".into()),
-            &CONNECTIONS_BUCKETS,
-        )?
+        .set_buckets_for_metric(Matcher::Suffix("_connections".into()), &CONNECTIONS_BUCKETS)?
         .install_recorder()?;
     tokio::spawn({
         let handle = handle.clone();

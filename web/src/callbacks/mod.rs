@@ -16,7 +16,10 @@ pub fn routes() -> Route {
     Route::new()
         .at("/connect", counted("connect", post(connect::connect)))
         .at("/connect.json", counted("connect", post(connect::connect)))
-        .at("/disconnect", counted("disconnect", post(disconnect::disconnect)))
+        .at(
+            "/disconnect",
+            counted("disconnect", post(disconnect::disconnect)),
+        )
         .at(
             "/disconnect.json",
             counted("disconnect", post(disconnect::disconnect)),
@@ -32,7 +35,10 @@ pub fn routes() -> Route {
 /// `$`, the `.json` twin counted with its route.
 fn counted(route: &'static str, endpoint: impl Endpoint + 'static) -> impl Endpoint {
     endpoint.around(move |endpoint, request| async move {
-        let response = endpoint.call(request).await.map(IntoResponse::into_response);
+        let response = endpoint
+            .call(request)
+            .await
+            .map(IntoResponse::into_response);
         let status = match &response {
             Ok(response) => response.status(),
             Err(error) => error.status(),

@@ -37,9 +37,7 @@ pub struct PublishMetrics {
 
 impl PublishMetrics {
     pub fn register() -> Self {
-        let counter = |target: &'static str| {
-            metrics::counter!("worker_interop_publishes_total", "target" => target)
-        };
+        let counter = |target: &'static str| metrics::counter!("worker_interop_publishes_total", "target" => target);
         Self {
             action_cable: counter("action_cable"),
             anycable: counter("anycable"),

@@ -99,7 +99,10 @@ mod tests {
     #[test]
     fn every_job_has_its_label() {
         assert_eq!(JobKind::of("BroadcastJob").label(), "broadcast");
-        assert_eq!(JobKind::of("DeleteConnectionJob").label(), "delete_connection");
+        assert_eq!(
+            JobKind::of("DeleteConnectionJob").label(),
+            "delete_connection"
+        );
         assert_eq!(JobKind::of("RelayJob").label(), "relay");
         assert_eq!(JobKind::of("Nope").label(), "unknown");
     }

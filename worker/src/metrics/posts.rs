@@ -120,20 +120,21 @@ mod tests {
     #[error("modelled")]
     struct Modelled;
 
-    fn answered(status: u16) -> Result<(), SdkError<Modelled, Response>> {
+    /// The SDK's error for an answer with `status`, as the outcome reads it.
+    fn answered(status: u16) -> PostOutcome {
         let raw = Response::new(status.try_into().unwrap(), SdkBody::empty());
-        Err(SdkError::service_error(Modelled, raw))
+        PostOutcome::of::<Modelled>(&Err(SdkError::service_error(Modelled, raw)))
     }
 
     #[test]
     fn outcomes_follow_the_status() {
         assert_eq!(PostOutcome::of::<Modelled>(&Ok(())), PostOutcome::Ok);
-        assert_eq!(PostOutcome::of(&answered(410)), PostOutcome::Gone);
-        assert_eq!(PostOutcome::of(&answered(429)), PostOutcome::Throttled);
-        assert_eq!(PostOutcome::of(&answered(500)), PostOutcome::ServerError);
-        assert_eq!(PostOutcome::of(&answered(503)), PostOutcome::ServerError);
-        assert_eq!(PostOutcome::of(&answered(403)), PostOutcome::Other);
-        assert_eq!(PostOutcome::of(&answered(413)), PostOutcome::Other);
+        assert_eq!(answered(410), PostOutcome::Gone);
+        assert_eq!(answered(429), PostOutcome::Throttled);
+        assert_eq!(answered(500), PostOutcome::ServerError);
+        assert_eq!(answered(503), PostOutcome::ServerError);
+        assert_eq!(answered(403), PostOutcome::Other);
+        assert_eq!(answered(413), PostOutcome::Other);
     }
 
     #[test]
@@ -154,6 +155,9 @@ mod tests {
     #[test]
     fn labels_are_the_documented_ones() {
         let labels = PostOutcome::ALL.map(PostOutcome::label);
-        assert_eq!(labels, ["ok", "gone", "throttled", "5xx", "timeout", "other"]);
+        assert_eq!(
+            labels,
+            ["ok", "gone", "throttled", "5xx", "timeout", "other"]
+        );
     }
 }

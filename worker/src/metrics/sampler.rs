@@ -31,9 +31,7 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn new(queues: Queues, db: DatabaseConnection) -> Self {
-        let errors = |source: &'static str| {
-            metrics::counter!("worker_metrics_sample_errors_total", "source" => source)
-        };
+        let errors = |source: &'static str| metrics::counter!("worker_metrics_sample_errors_total", "source" => source);
         Self {
             queues,
             db,
@@ -74,7 +72,10 @@ impl Sampler {
 
     fn failed(&self, counter: &Counter, reason: &str) {
         counter.increment(1);
-        tracing::debug!(reason, "a metrics sample failed; its gauges keep their last value");
+        tracing::debug!(
+            reason,
+            "a metrics sample failed; its gauges keep their last value"
+        );
     }
 }
 
