@@ -10,6 +10,7 @@
 //!   `migration up`, dropped afterwards.
 //! - [`fixtures`]: rows written or read behind the application's back (tokens with an old
 //!   `created_at`, soft-deleted messages) and snapshots that prove nothing was written.
+//! - [`prometheus`]: scraping `/metrics` and reading one sample.
 //! - [`raw_http`]: HTTP/1.1 on a bare socket, for broken heads and stalling clients.
 //! - [`redis`]: [`RedisNamespace`], a `QUEUE_PREFIX` of its own, and readers of its queues.
 //! - [`redis_server`], [`postgres_server`]: a Redis or PostgreSQL server of one test, which it
@@ -40,6 +41,7 @@ pub mod fixtures;
 pub mod node_cable;
 pub mod postgres_server;
 pub mod process;
+pub mod prometheus;
 pub mod raw_http;
 pub mod redis;
 pub mod redis_server;

@@ -1,6 +1,9 @@
 //! The real `worker` binary of one test, pointed at a Management API (the emulator or a
 //! [`FakeManagementApi`](crate::fake_management::FakeManagementApi)).
 
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
 use tokio::process::Command;
 
 use crate::TestEnv;
@@ -34,16 +37,35 @@ impl WorkerOptions {
 
 pub struct WorkerProcess {
     service: Service,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl WorkerProcess {
-    /// Spawns `worker` and waits for its start-up line.
+    /// Spawns `worker` and waits for its start-up line; notes where it serves `/metrics`
+    /// (printed just before).
     pub async fn spawn(env: &TestEnv, options: &WorkerOptions) -> Self {
+        let metrics_addr = Mutex::new(None);
         let (service, ()) = Service::start("worker", Self::command(env, options), |line| {
+            if let Some(addr) = line
+                .strip_prefix("worker metrics on http://")
+                .and_then(|rest| rest.strip_suffix("/metrics")?.parse::<SocketAddr>().ok())
+            {
+                *metrics_addr.lock().unwrap() = Some(addr);
+            }
             line.starts_with("worker started").then_some(())
         })
         .await;
-        Self { service }
+        let metrics_addr = metrics_addr.into_inner().unwrap();
+        Self {
+            service,
+            metrics_addr,
+        }
+    }
+
+    /// `http://<addr>/metrics`; panics when the worker serves none (`WORKER_METRICS_ADDR=off`).
+    pub fn metrics_url(&self) -> String {
+        let addr = self.metrics_addr.expect("the worker serves /metrics");
+        format!("http://{addr}/metrics")
     }
 
     /// Spawns `worker` without waiting for its start-up line (it may be waiting for
@@ -51,6 +73,7 @@ impl WorkerProcess {
     pub fn launch(env: &TestEnv, options: &WorkerOptions) -> Self {
         Self {
             service: Service::spawn("worker", Self::command(env, options)),
+            metrics_addr: None,
         }
     }
 
@@ -70,6 +93,8 @@ impl WorkerProcess {
             // Short leases and polls keep recovery tests fast.
             .env("JOB_LEASE_SECS", "2")
             .env("WORKER_IDLE_POLL_MS", "100")
+            // Many workers run at once: each serves /metrics on a port of its own.
+            .env("WORKER_METRICS_ADDR", "127.0.0.1:0")
             .envs(options.env.iter().map(|(name, value)| (name, value)));
         command
     }

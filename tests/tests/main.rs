@@ -11,6 +11,7 @@ mod delivery_faults;
 mod e2e_chat;
 mod e2e_management_sdk;
 mod logs_secrets;
+mod metrics;
 mod web_admin;
 mod web_auth;
 mod web_bad_headers;

@@ -37,9 +37,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .ok();
+    let metrics = shared::telemetry::prometheus::install().ok();
     let log_format = common.log_format;
     let app = web::Application::build(common, web, metrics).await?;
     let addr = app.local_addr()?;

@@ -1,9 +1,44 @@
-//! Counts requests and their latency by route and status.
+//! Counts requests and their latency by route and status, and names every family web
+//! exports (`/metrics`'s HELP lines).
 
 use std::time::Instant;
 
 use poem::PathPattern;
 use poem::{Endpoint, IntoResponse, Request, Response};
+
+/// Describes web's families, and registers the counters that only move on an event, so
+/// a fresh replica already exports them at 0 (a dashboard then shows 0, not "no data").
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!("web_requests_total", "HTTP requests by route and status");
+    describe_histogram!(
+        "web_request_seconds",
+        metrics::Unit::Seconds,
+        "HTTP request latency by route and status"
+    );
+    describe_counter!(
+        "web_callbacks_total",
+        "API Gateway callbacks by route ($connect, $disconnect, $default) and status"
+    );
+    describe_counter!(
+        "web_messages_stored_total",
+        "send_message messages stored (each owes a broadcast), by channel"
+    );
+    describe_gauge!("web_cable_connections", "open Action Cable sockets");
+    describe_counter!(
+        "web_cable_broadcasts_forwarded_total",
+        "publications on the Action Cable streams forwarded to this replica's sockets"
+    );
+    describe_counter!(
+        "web_cable_broadcast_frames_total",
+        "frames queued to this replica's Action Cable sockets by forwarded publications"
+    );
+    for channel in ["all_channel", "user_channel"] {
+        metrics::counter!("web_messages_stored_total", "channel" => channel).increment(0);
+    }
+    metrics::counter!("web_cable_broadcasts_forwarded_total").increment(0);
+    metrics::counter!("web_cable_broadcast_frames_total").increment(0);
+}
 
 /// The middleware: `web_requests_total` and `web_request_seconds`.
 pub async fn record<E: Endpoint>(next: E, request: Request) -> poem::Result<Response> {

@@ -32,6 +32,7 @@ impl Application {
         web: WebSettings,
         metrics: Option<PrometheusHandle>,
     ) -> anyhow::Result<Self> {
+        request_metrics::describe();
         let db = shared::db::connect_lazy(&common.database_url, web.db_acquire_timeout)
             .await
             .context("cannot open DATABASE_URL")?;

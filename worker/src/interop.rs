@@ -7,15 +7,22 @@ use shared::config::InteropSettings;
 use shared::domain::PubsubPrefix;
 use shared::queue::RedisConnection;
 
+use crate::metrics::PublishMetrics;
+
 #[derive(Clone)]
 pub struct Interop {
     settings: InteropSettings,
     redis: RedisConnection,
+    published: PublishMetrics,
 }
 
 impl Interop {
     pub fn new(settings: InteropSettings, redis: RedisConnection) -> Self {
-        Self { settings, redis }
+        Self {
+            settings,
+            redis,
+            published: PublishMetrics::register(),
+        }
     }
 
     pub fn enabled(&self) -> bool {
@@ -42,10 +49,12 @@ impl Interop {
         if let Some(prefix) = &self.settings.action_cable_prefix {
             let channel = PubsubPrefix::new(prefix).channel(stream);
             let _: i64 = redis.publish(channel, message_json).await?;
+            self.published.action_cable.increment(1);
         }
         if let Some(channel) = &self.settings.anycable_channel {
             let payload = json!({"stream": stream, "data": message_json}).to_string();
             let _: i64 = redis.publish(channel, payload).await?;
+            self.published.anycable.increment(1);
         }
         Ok(())
     }

@@ -16,6 +16,7 @@
 //! - `delivery_log`: which connections already got a message.
 //! - `outbox_sweeper`: re-enqueues owed broadcasts that have no live job.
 //! - `interop`: Action Cable / AnyCable pub/sub.
+//! - `metrics`: the Prometheus families and the `WORKER_METRICS_ADDR` listener.
 //! - `relay`: what Rails publishes on its Action Cable streams, relayed to API Gateway
 //!   connections (`ACTION_CABLE_RELAY`) once, by one worker, as a RelayJob.
 //! - [`cli`]: operator commands.
@@ -29,6 +30,7 @@ mod interop;
 mod jobs;
 mod leases;
 mod management;
+mod metrics;
 mod outbox_sweeper;
 mod outcome;
 mod relay;

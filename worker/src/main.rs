@@ -37,9 +37,14 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
     shared::telemetry::init(common.log_format);
     let endpoint = settings.apigw_endpoint.clone();
     let log_format = common.log_format;
+    // Installed before anything registers a metric, so every handle reaches it.
+    let metrics = match settings.metrics_addr {
+        Some(_) => Some(shared::telemetry::prometheus::install()?),
+        None => None,
+    };
     // A worker waiting at start-up for PostgreSQL or Redis still stops on the signal.
     let app = tokio::select! {
-        app = worker::startup::build(common, settings) => app?,
+        app = worker::startup::build(common, settings, metrics) => app?,
         () = shared::shutdown::signal() => {
             tracing::info!("shutdown requested before the worker started");
             return Ok(());
@@ -47,6 +52,12 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
     };
     // Handlers first: a SIGTERM right after the "started" line must stop it cleanly.
     let stop = shared::shutdown::listen();
+    if let Some(addr) = app.metrics_addr() {
+        shared::telemetry::announce_ready(
+            log_format,
+            &format!("worker metrics on http://{addr}/metrics"),
+        );
+    }
     shared::telemetry::announce_ready(
         log_format,
         &format!("worker started; Management API at {endpoint}"),

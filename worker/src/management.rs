@@ -1,7 +1,7 @@
 //! The API Gateway Management API through the unmodified AWS SDK, with its own retries off:
 //! retries happen per connection in the fan-out, so attempts do not multiply under throttling.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
@@ -11,6 +11,8 @@ use aws_sdk_apigatewaymanagement::config::{Credentials, Region};
 use aws_sdk_apigatewaymanagement::error::SdkError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 use shared::config::WorkerSettings;
+
+use crate::metrics::PostMetrics;
 
 /// What one call came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +31,7 @@ pub enum CallOutcome {
 #[derive(Clone)]
 pub struct ManagementApi {
     client: Client,
+    posts: PostMetrics,
 }
 
 impl ManagementApi {
@@ -54,18 +57,23 @@ impl ManagementApi {
             .timeout_config(timeouts);
         Self {
             client: Client::from_conf(builder.build()),
+            posts: PostMetrics::register(),
         }
     }
 
     pub async fn post(&self, connection_id: &str, data: Vec<u8>) -> CallOutcome {
+        let started = Instant::now();
         let result = self
             .client
             .post_to_connection()
             .connection_id(connection_id)
             .data(Blob::new(data))
             .send()
-            .await;
-        classify(result.map(|_| ()))
+            .await
+            .map(|_| ());
+        self.posts
+            .observe(connection_id, &result, started.elapsed());
+        classify(result)
     }
 
     pub async fn delete(&self, connection_id: &str) -> CallOutcome {
@@ -130,7 +138,7 @@ where
     }
 }
 
-fn describe(error: &dyn std::error::Error) -> String {
+pub(crate) fn describe(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

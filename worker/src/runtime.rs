@@ -44,8 +44,11 @@ async fn handle(leased: LeasedJob, runner: Data<Arc<QueueRunner>>) -> Result<(),
         queue = runner.queue.name().as_str(),
         attempt = job.attempts
     );
-    let outcome = runner.registry.run(job).instrument(span).await;
-    runner.settler.settle(&runner.queue, leased, outcome).await;
+    let (kind, outcome) = runner.registry.run(job).instrument(span).await;
+    runner
+        .settler
+        .settle(&runner.queue, leased, kind, outcome)
+        .await;
     Ok(())
 }
 
@@ -88,6 +91,12 @@ pub async fn run(
         let (sweeper, stop) = (worker.sweeper.clone(), stop.clone());
         async move { sweeper.run_until(stop).await }
     });
+    // Served to the end: a scrape during the shutdown sees the jobs being handed back.
+    let stop_metrics = CancellationToken::new();
+    let metrics = worker
+        .metrics
+        .take()
+        .map(|(server, sampler)| tokio::spawn(server.serve(sampler, stop_metrics.clone())));
     let relay = worker.relay.take().map(|relay| {
         let stop = stop.clone();
         tokio::spawn(async move { relay.run_until(stop).await })
@@ -148,6 +157,10 @@ pub async fn run(
         let _ = relay.await;
     }
     let released = worker.leases.release_all(&worker.queues).await;
+    stop_metrics.cancel();
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     tracing::info!(released, "worker stopped");
     Ok(())
 }

@@ -1,10 +1,12 @@
 //! Building the worker at start-up: connections, then the parts that run jobs, each given
 //! only what it uses.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusHandle;
 use shared::config::{CommonSettings, WorkerSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{ClaimPolicy, Queues, redis_connection};
@@ -16,6 +18,7 @@ use crate::interop::Interop;
 use crate::jobs::{BroadcastHandler, DeleteConnectionHandler, Registry, RelayHandler};
 use crate::leases::Leases;
 use crate::management::ManagementApi;
+use crate::metrics::{BroadcastMetrics, JobMetrics, MetricsServer, Sampler};
 use crate::outbox_sweeper::OutboxSweeper;
 use crate::outcome::Settler;
 use crate::relay::{OwnPublishes, Relay};
@@ -40,10 +43,33 @@ pub struct Worker {
     pub(crate) relay: Option<Relay>,
     /// Cancelled when the shutdown grace period ends: fan-outs start no new POST.
     pub(crate) stopping: CancellationToken,
+    /// `WORKER_METRICS_ADDR`: the bound listener, and what it samples when scraped.
+    pub(crate) metrics: Option<(MetricsServer, Sampler)>,
 }
 
-/// Connects, waiting for PostgreSQL and Redis when they are down.
-pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result<Worker> {
+impl Worker {
+    /// Where `/metrics` is served, when it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        let (server, _) = self.metrics.as_ref()?;
+        server.local_addr().ok()
+    }
+}
+
+/// Binds `WORKER_METRICS_ADDR` when `metrics` (the installed recorder) is given, then
+/// connects, waiting for PostgreSQL and Redis when they are down.
+pub async fn build(
+    common: CommonSettings,
+    settings: WorkerSettings,
+    metrics: Option<PrometheusHandle>,
+) -> anyhow::Result<Worker> {
+    // First, so a taken port stops start-up at once rather than after the connections.
+    let metrics_server = match (settings.metrics_addr, metrics) {
+        (Some(addr), Some(handle)) => {
+            crate::metrics::describe();
+            Some(MetricsServer::bind(addr, handle).await?)
+        }
+        _ => None,
+    };
     let db = shared::db::connect_lazy(&common.database_url, DB_ACQUIRE_TIMEOUT)
         .await
         .context("cannot open DATABASE_URL")?;
@@ -109,6 +135,7 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
             queue: queues.default.clone(),
             split_size: settings.broadcast_split_size,
             fanout: fanout.clone(),
+            metrics: BroadcastMetrics::register(),
         })
         .register(RelayHandler {
             db: db.clone(),
@@ -127,7 +154,9 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
             policy: policy.clone(),
             done_retention: settings.done_retention,
             stopping: stopping.clone(),
+            metrics: JobMetrics::register(),
         }),
+        metrics: metrics_server.map(|server| (server, Sampler::new(queues.clone(), db.clone()))),
         sweeper: OutboxSweeper {
             db,
             queue: queues.default.clone(),

@@ -54,6 +54,11 @@ impl Env {
             .filter(|value| !value.is_empty())
     }
 
+    /// Whether the variable is present at all, even blank (`X=` can mean "off").
+    pub fn is_present(&self, variable: &str) -> bool {
+        self.vars.contains_key(variable)
+    }
+
     pub fn string(&self, variable: &str, default: &str) -> String {
         self.optional(variable)
             .unwrap_or_else(|| default.to_owned())

@@ -1,5 +1,6 @@
 //! Settings of the `worker` binary: Management API, fan-out, queues and interop.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::{ConfigError, Env};
@@ -38,6 +39,9 @@ pub struct WorkerSettings {
     /// How often the outbox is swept for broadcasts without a live job.
     pub outbox_sweep_interval: Duration,
     pub interop: InteropSettings,
+    /// `WORKER_METRICS_ADDR`: where `/metrics` is served; `None` when blank or `off`.
+    /// Loopback by default: the figures are for the operator, not the internet.
+    pub metrics_addr: Option<SocketAddr>,
     /// `HOSTNAME`: the first part of this process's worker id, which claims carry.
     pub host_name: String,
 }
@@ -103,9 +107,23 @@ impl WorkerSettings {
                 600_000,
             )?),
             interop: InteropSettings::from_env(env)?,
+            metrics_addr: metrics_addr(env)?,
             host_name: env.string("HOSTNAME", "worker"),
         })
     }
+}
+
+fn metrics_addr(env: &Env) -> Result<Option<SocketAddr>, ConfigError> {
+    const VARIABLE: &str = "WORKER_METRICS_ADDR";
+    let off = env.is_present(VARIABLE)
+        && env
+            .optional(VARIABLE)
+            .is_none_or(|value| value.eq_ignore_ascii_case("off"));
+    if off {
+        return Ok(None);
+    }
+    env.parse(VARIABLE, SocketAddr::from(([127, 0, 0, 1], 9091)))
+        .map(Some)
 }
 
 impl InteropSettings {
@@ -151,6 +169,22 @@ mod tests {
         assert_eq!(settings.interop.relay_prefix, None);
         assert!(!settings.aws_access_key_set);
         assert_eq!(settings.host_name, "worker");
+        assert_eq!(
+            settings.metrics_addr,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9091)))
+        );
+    }
+
+    #[test]
+    fn metrics_are_off_when_blank_or_off() {
+        for value in ["", " ", "off", "OFF"] {
+            let env = Env::from_pairs(&[("WORKER_METRICS_ADDR", value)]);
+            let settings = WorkerSettings::from_env(&env).unwrap();
+            assert_eq!(settings.metrics_addr, None, "{value:?}");
+        }
+        let env = Env::from_pairs(&[("WORKER_METRICS_ADDR", "0.0.0.0:9100")]);
+        let settings = WorkerSettings::from_env(&env).unwrap();
+        assert_eq!(settings.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
     }
 
     #[test]
@@ -192,6 +226,7 @@ mod tests {
             ("ACTION_CABLE_ENABLED", "maybe"),
             ("ACTION_CABLE_RELAY", "maybe"),
             ("INTEROP_REDIS_URL", "nope"),
+            ("WORKER_METRICS_ADDR", "localhost"),
         ] {
             let error =
                 WorkerSettings::from_env(&Env::from_pairs(&[(variable, value)])).unwrap_err();

@@ -7,6 +7,8 @@
 //!   and Redis URLs) is replaced in each line before it is written, for whatever a library
 //!   prints at the levels that remain.
 //!
+//! [`prometheus`] installs the metrics recorder that `/metrics` renders.
+//!
 //! Our own code logs ids (token id, connection id, message id), never a token or a key.
 
 use std::io::IsTerminal;
@@ -18,6 +20,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, fmt};
 
 pub mod caps;
+pub mod prometheus;
 pub mod redact;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -157,6 +157,8 @@ fn forward(names: &ChannelNames, registry: &Registry, channel: &str, payload: &[
                 return;
             };
             let delivered = registry.deliver(stream, &message.to_string());
+            metrics::counter!("web_cable_broadcasts_forwarded_total").increment(1);
+            metrics::counter!("web_cable_broadcast_frames_total").increment(delivered as u64);
             tracing::debug!(stream, delivered, "Action Cable streams: forwarded");
         }
         Some(Published::Disconnect(id)) => {

@@ -10,14 +10,45 @@ mod default;
 mod disconnect;
 mod gateway;
 
-use poem::{Route, post};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route, post};
 
 pub fn routes() -> Route {
     Route::new()
-        .at("/connect", post(connect::connect))
-        .at("/connect.json", post(connect::connect))
-        .at("/disconnect", post(disconnect::disconnect))
-        .at("/disconnect.json", post(disconnect::disconnect))
-        .at("/default", post(default::default_route))
-        .at("/default.json", post(default::default_route))
+        .at("/connect", counted("connect", post(connect::connect)))
+        .at("/connect.json", counted("connect", post(connect::connect)))
+        .at(
+            "/disconnect",
+            counted("disconnect", post(disconnect::disconnect)),
+        )
+        .at(
+            "/disconnect.json",
+            counted("disconnect", post(disconnect::disconnect)),
+        )
+        .at("/default", counted("default", post(default::default_route)))
+        .at(
+            "/default.json",
+            counted("default", post(default::default_route)),
+        )
+}
+
+/// `web_callbacks_total{route, status}`: `route` is API Gateway's route key without its
+/// `$`, the `.json` twin counted with its route.
+fn counted(route: &'static str, endpoint: impl Endpoint + 'static) -> impl Endpoint {
+    endpoint.around(move |endpoint, request| async move {
+        let response = endpoint
+            .call(request)
+            .await
+            .map(IntoResponse::into_response);
+        let status = match &response {
+            Ok(response) => response.status(),
+            Err(error) => error.status(),
+        };
+        metrics::counter!(
+            "web_callbacks_total",
+            "route" => route,
+            "status" => status.as_str().to_owned()
+        )
+        .increment(1);
+        response
+    })
 }

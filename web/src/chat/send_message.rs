@@ -31,6 +31,11 @@ pub async fn run(
     // if Redis is down now, the worker's sweeper enqueues it later, and the sender is told
     // the truth, that the message is stored and will be delivered.
     let message = outbox::store_message(&state.db, &channel, &body, user.id).await?;
+    let stored = match kind {
+        ChannelKind::All => "all_channel",
+        ChannelKind::User => "user_channel",
+    };
+    metrics::counter!("web_messages_stored_total", "channel" => stored).increment(1);
     match state
         .queues
         .enqueue_unless_live(&BroadcastJob::new(&message, channel))

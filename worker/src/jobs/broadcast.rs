@@ -1,6 +1,8 @@
 //! BroadcastJob: the message to every connection of its channel, and to interop subscribers.
 //! A large audience is cut into token-id ranges, each a sub-job any worker can take.
 
+use std::time::Instant;
+
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use shared::domain::Channel;
@@ -15,6 +17,7 @@ use super::{JobError, JobHandler};
 use crate::delivery_log::DeliveryLog;
 use crate::fanout::Fanout;
 use crate::interop::Interop;
+use crate::metrics::BroadcastMetrics;
 use crate::outcome::JobOutcome;
 use crate::relay::OwnPublishes;
 
@@ -32,6 +35,7 @@ pub struct BroadcastHandler {
     /// `BROADCAST_SPLIT_SIZE`.
     pub split_size: usize,
     pub fanout: Fanout,
+    pub metrics: BroadcastMetrics,
 }
 
 impl JobHandler for BroadcastHandler {
@@ -45,6 +49,7 @@ impl JobHandler for BroadcastHandler {
 
 impl BroadcastHandler {
     async fn run_in_span(&self, job: BroadcastJob) -> Result<JobOutcome, JobError> {
+        let started = Instant::now();
         let Some((message, user)) = messages::find_live_with_user(&self.db, job.message_id).await?
         else {
             tracing::info!("message deleted; nothing to deliver");
@@ -69,10 +74,13 @@ impl BroadcastHandler {
             self.split(&job, &targets).await?;
             return Ok(JobOutcome::Done);
         }
+        let audience = targets.len();
         let report = self
             .fanout
             .deliver(message.id, payload.as_bytes(), targets)
             .await?;
+        // A run that split is not recorded: each of its parts is a run that posts.
+        self.metrics.record(started.elapsed(), audience);
         tracing::info!(?report, "broadcast finished");
         Ok(if report.unfinished > 0 {
             JobOutcome::Retry(format!("{} connections still failing", report.unfinished))

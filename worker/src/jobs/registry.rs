@@ -7,6 +7,7 @@ use futures::future::BoxFuture;
 use shared::queue::{ClaimedJob, Job, StoredEnvelope};
 
 use super::JobHandler;
+use crate::metrics::JobKind;
 use crate::outcome::JobOutcome;
 
 #[derive(Default)]
@@ -21,17 +22,22 @@ impl Registry {
         self
     }
 
-    /// Decodes a claimed job and runs it with its handler. A payload no handler can read
-    /// will never run: that is permanent.
-    pub async fn run(&self, claimed: &ClaimedJob) -> JobOutcome {
+    /// Decodes a claimed job and runs it with its handler; says which kind of job it was.
+    /// A payload no handler can read will never run: that is permanent.
+    pub async fn run(&self, claimed: &ClaimedJob) -> (JobKind, JobOutcome) {
         let envelope = match StoredEnvelope::decode(&claimed.payload) {
             Ok(envelope) => envelope,
-            Err(error) => return JobOutcome::Permanent(format!("undecodable payload: {error}")),
+            Err(error) => {
+                let outcome = JobOutcome::Permanent(format!("undecodable payload: {error}"));
+                return (JobKind::Unknown, outcome);
+            }
         };
-        match self.handlers.get(envelope.job.as_str()) {
+        let kind = JobKind::of(&envelope.job);
+        let outcome = match self.handlers.get(envelope.job.as_str()) {
             Some(handler) => handler.run_stored(envelope).await,
             None => JobOutcome::Permanent(format!("unknown job {:?}", envelope.job)),
-        }
+        };
+        (kind, outcome)
     }
 }
 
@@ -102,6 +108,7 @@ mod tests {
             .register(EchoHandler)
             .run(&claimed)
             .await
+            .1
     }
 
     #[tokio::test]
