@@ -14,6 +14,8 @@
 //! - [`redis`]: [`RedisNamespace`], a `QUEUE_PREFIX` of its own, and readers of its queues.
 //! - [`redis_server`], [`postgres_server`]: a Redis or PostgreSQL server of one test, which it
 //!   can stop and start (outages).
+//! - [`redis_cluster`]: a Redis Cluster of 3 masters and 3 replicas, and planned failovers;
+//!   [`redis_tls`]: a TLS-only Redis with a private CA the test made.
 //! - [`web`]: [`WebApp`], the spawned `web` binary and its HTTP helpers.
 //! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
 //! - [`cable_client`]: a raw Action Cable client; [`node_cable`]: the stock
@@ -33,6 +35,7 @@
 pub mod audience;
 pub mod binaries;
 pub mod cable_client;
+pub mod chat_room;
 pub mod db;
 pub mod emulator;
 pub mod fake_management;
@@ -42,7 +45,9 @@ pub mod postgres_server;
 pub mod process;
 pub mod raw_http;
 pub mod redis;
+pub mod redis_cluster;
 pub mod redis_server;
+pub mod redis_tls;
 pub mod stack;
 pub mod swarm;
 pub mod wait;
