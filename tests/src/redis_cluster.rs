@@ -104,8 +104,9 @@ impl RedisCluster {
         replicas
     }
 
-    /// Sends `CLUSTER FAILOVER` to every replica (each takes over from its master, which
-    /// becomes its replica) and returns at once; see [`Self::wait_for_masters`].
+    /// Sends `CLUSTER FAILOVER` to every replica, one after the other: each takes over from
+    /// its master (which becomes its replica) before the next is asked. Returns the ports
+    /// promoted.
     pub async fn fail_over(&self) -> Vec<u16> {
         let replicas = self.replicas().await;
         assert_eq!(replicas.len(), MASTERS, "one replica per master");
@@ -117,6 +118,7 @@ impl RedisCluster {
                 .await
                 .unwrap_or_else(|error| panic!("CLUSTER FAILOVER on {port}: {error}"));
             assert_eq!(answer, "OK");
+            self.wait_for_masters(&[port]).await;
         }
         replicas
     }

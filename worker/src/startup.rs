@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use shared::config::RedisSettings;
 use shared::config::{CommonSettings, WorkerSettings};
 use shared::message_view::MessageRenderer;
-use shared::config::RedisSettings;
 use shared::queue::{ClaimPolicy, PubsubNodes, Queues, RedisConnection};
 use tokio_util::sync::CancellationToken;
 
@@ -49,8 +49,8 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
     let db = shared::db::connect_lazy(&common.database_url, DB_ACQUIRE_TIMEOUT)
         .await
         .context("cannot open DATABASE_URL")?;
-    let redis =
-        RedisConnection::open(&common.redis, Duration::from_secs(5)).context("cannot use REDIS_URL")?;
+    let redis = RedisConnection::open(&common.redis, Duration::from_secs(5))
+        .context("cannot use REDIS_URL")?;
     let interop_settings = settings.interop.redis.as_ref().unwrap_or(&common.redis);
     let interop_redis = RedisConnection::open(interop_settings, Duration::from_secs(5))
         .context("cannot use INTEROP_REDIS_URL")?;
