@@ -15,6 +15,8 @@
 //! - [`redis`]: [`RedisNamespace`], a `QUEUE_PREFIX` of its own, and readers of its queues.
 //! - [`redis_server`], [`postgres_server`]: a Redis or PostgreSQL server of one test, which it
 //!   can stop and start (outages).
+//! - [`redis_cluster`]: a Redis Cluster of 3 masters and 3 replicas, and planned failovers;
+//!   [`redis_tls`]: a TLS-only Redis with a private CA the test made.
 //! - [`web`]: [`WebApp`], the spawned `web` binary and its HTTP helpers.
 //! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
 //! - [`cable_client`]: a raw Action Cable client; [`node_cable`]: the stock
@@ -34,6 +36,7 @@
 pub mod audience;
 pub mod binaries;
 pub mod cable_client;
+pub mod chat_room;
 pub mod db;
 pub mod emulator;
 pub mod fake_management;
@@ -44,7 +47,9 @@ pub mod process;
 pub mod prometheus;
 pub mod raw_http;
 pub mod redis;
+pub mod redis_cluster;
 pub mod redis_server;
+pub mod redis_tls;
 pub mod stack;
 pub mod swarm;
 pub mod wait;

@@ -32,10 +32,7 @@ impl RedisServer {
     }
 
     async fn start_with(aof_dir: Option<tempfile::TempDir>) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free port")
-            .port();
+        let port = free_port();
         let mut server = Self {
             port,
             child: None,
@@ -98,4 +95,12 @@ impl RedisServer {
         .await
         .expect("redis-server answers");
     }
+}
+
+/// A port of 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
 }

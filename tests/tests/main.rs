@@ -12,6 +12,8 @@ mod e2e_chat;
 mod e2e_management_sdk;
 mod logs_secrets;
 mod metrics;
+mod redis_cluster;
+mod redis_tls;
 mod web_admin;
 mod web_auth;
 mod web_bad_headers;

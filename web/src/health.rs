@@ -44,10 +44,14 @@ pub async fn readyz(Data(state): Data<&AppState>) -> Reply {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let word = |ok: bool| if ok { "ok" } else { "unreachable" };
-    Reply::with_status(
-        status,
-        json!({"database": word(database), "redis": word(redis), "streams": word(streams)}),
-    )
+    let mut body =
+        json!({"database": word(database), "redis": word(redis), "streams": word(streams)});
+    // Why, when the connection knows (a refused certificate reads differently from a
+    // refused port); never a password.
+    if !redis && let Some(reason) = state.redis.failure() {
+        body["redis_error"] = json!(reason);
+    }
+    Reply::with_status(status, body)
 }
 
 #[handler]

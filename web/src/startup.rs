@@ -9,7 +9,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use poem::{EndpointExt, Route, Server, get};
 use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
-use shared::queue::{Queues, redis_connection};
+use shared::queue::{Queues, RedisConnection};
 use tokio::net::TcpListener;
 
 use crate::cable::{self, Cable};
@@ -40,7 +40,7 @@ impl Application {
             let (db, url) = (db.clone(), common.database_url.clone());
             async move { shared::db::wait_until_reachable(&db, &url).await }
         });
-        let redis = redis_connection(&common.redis_url, Duration::from_secs(2))
+        let redis = RedisConnection::open(&common.redis, Duration::from_secs(2))
             .context("cannot use REDIS_URL")?;
         let listener = TcpListener::bind(web.addr)
             .await

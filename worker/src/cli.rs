@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use shared::config::CommonSettings;
-use shared::queue::{QueueName, Queues, redis_connection};
+use shared::queue::{QueueName, Queues, RedisConnection};
 
 #[derive(Parser)]
 #[command(about = "Runs BroadcastJob and DeleteConnectionJob from the Redis queues")]
@@ -38,7 +38,14 @@ pub enum Command {
 }
 
 pub async fn run(command: Command, common: &CommonSettings) -> anyhow::Result<()> {
-    let redis = redis_connection(&common.redis_url, std::time::Duration::from_secs(5))?;
+    let redis = RedisConnection::open(&common.redis, std::time::Duration::from_secs(5))?;
+    if !matches!(command, Command::Outbox) {
+        // One clear line (a refused certificate, a refused port) instead of a timeout.
+        redis
+            .reachable()
+            .await
+            .map_err(|reason| anyhow::anyhow!("Redis is unreachable: {reason}"))?;
+    }
     let queues = Queues::new(redis, &common.queue_prefix);
     match command {
         Command::Run => unreachable!("run is handled by main"),

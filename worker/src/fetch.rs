@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use apalis::prelude::{BackendBuilder, BoxDynError, CustomBackend, Task};
 use futures::stream::{self, BoxStream, StreamExt};
-use shared::queue::{ClaimPolicy, JobQueue, RedisConnection, redis_connection};
+use shared::config::RedisSettings;
+use shared::queue::{ClaimPolicy, JobQueue, RedisConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
@@ -28,7 +29,7 @@ pub struct Source {
     /// Unique per process and start; a claim's owner is this and a counter.
     pub worker_id: Arc<str>,
     /// For the connection of its own that blocking on the wake-up list needs.
-    pub redis_url: Arc<str>,
+    pub redis_settings: Arc<RedisSettings>,
     /// `WORKER_IDLE_POLL_MS`.
     pub idle_poll: Duration,
     pub stop: CancellationToken,
@@ -93,8 +94,8 @@ fn claims(source: Source) -> ClaimStream {
 async fn wait_for_work(state: &mut ClaimState) {
     let idle = state.source.idle_poll;
     if state.blocking.is_none() {
-        let url = &state.source.redis_url;
-        state.blocking = redis_connection(url, idle + Duration::from_secs(2)).ok();
+        let settings = &state.source.redis_settings;
+        state.blocking = RedisConnection::open(settings, idle + Duration::from_secs(2)).ok();
     }
     let Some(blocking) = state.blocking.as_mut() else {
         pause_unless_stopped(&state.source.stop, idle).await;

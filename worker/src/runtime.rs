@@ -106,7 +106,7 @@ pub async fn run(
         policy: worker.policy.clone(),
         leases: worker.leases.clone(),
         worker_id: worker.worker_id.clone(),
-        redis_url: worker.redis_url.clone(),
+        redis_settings: worker.redis_settings.clone(),
         idle_poll: worker.settings.idle_poll,
         stop: stop.clone(),
     };

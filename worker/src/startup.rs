@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
+use shared::config::RedisSettings;
 use shared::config::{CommonSettings, WorkerSettings};
 use shared::message_view::MessageRenderer;
-use shared::queue::{ClaimPolicy, Queues, redis_connection};
+use shared::queue::{ClaimPolicy, PubsubNodes, Queues, RedisConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery_log::DeliveryLog;
@@ -31,7 +32,8 @@ pub struct Worker {
     pub(crate) settings: WorkerSettings,
     /// Unique per process and start: `<host>-<pid>-<random>`.
     pub(crate) worker_id: Arc<str>,
-    pub(crate) redis_url: Arc<str>,
+    /// The queue's Redis, for the connections of their own that blocking waits need.
+    pub(crate) redis_settings: Arc<RedisSettings>,
     pub(crate) queues: Queues,
     /// One policy for claiming and settling: one lease length, one attempt limit.
     pub(crate) policy: ClaimPolicy,
@@ -73,14 +75,10 @@ pub async fn build(
     let db = shared::db::connect_lazy(&common.database_url, DB_ACQUIRE_TIMEOUT)
         .await
         .context("cannot open DATABASE_URL")?;
-    let redis = redis_connection(&common.redis_url, Duration::from_secs(5))
+    let redis = RedisConnection::open(&common.redis, Duration::from_secs(5))
         .context("cannot use REDIS_URL")?;
-    let interop_url = settings
-        .interop
-        .redis_url
-        .as_deref()
-        .unwrap_or(&common.redis_url);
-    let interop_redis = redis_connection(interop_url, Duration::from_secs(5))
+    let interop_settings = settings.interop.redis.as_ref().unwrap_or(&common.redis);
+    let interop_redis = RedisConnection::open(interop_settings, Duration::from_secs(5))
         .context("cannot use INTEROP_REDIS_URL")?;
     // Started while PostgreSQL or Redis is down, the worker waits for them (logging why and
     // when it tries again) instead of exiting.
@@ -116,7 +114,7 @@ pub async fn build(
         .then(|| OwnPublishes::new(redis.clone(), &common.queue_prefix));
     let relay = match &settings.interop.relay_prefix {
         Some(prefix) => Some(Relay::new(
-            redis::Client::open(interop_url).context("cannot use INTEROP_REDIS_URL")?,
+            PubsubNodes::new(interop_settings).context("cannot use INTEROP_REDIS_URL")?,
             prefix,
             redis.clone(),
             &common.queue_prefix,
@@ -147,7 +145,7 @@ pub async fn build(
         });
     Ok(Worker {
         worker_id: worker_id.into(),
-        redis_url: common.redis_url.as_str().into(),
+        redis_settings: Arc::new(common.redis.clone()),
         registry: Arc::new(registry),
         settler: Arc::new(Settler {
             db: db.clone(),

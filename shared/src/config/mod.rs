@@ -6,11 +6,13 @@
 //! and Redis on 127.0.0.1:6379.
 
 mod env;
+mod redis;
 mod secret;
 mod web;
 mod worker;
 
 pub use env::{ConfigError, Env};
+pub use redis::{PrivateCa, RedisSettings};
 pub use secret::Secret;
 pub use web::{CableSettings, WebSettings};
 pub use worker::{InteropSettings, WorkerSettings};
@@ -27,7 +29,8 @@ pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 #[derive(Debug, Clone)]
 pub struct CommonSettings {
     pub database_url: String,
-    pub redis_url: String,
+    /// `REDIS_URL`, `REDIS_CLUSTER`, `REDIS_CA_FILE`: the queue's Redis.
+    pub redis: RedisSettings,
     /// Prefix of every Redis key this system writes (queues, delivery records).
     pub queue_prefix: String,
     pub log_format: LogFormat,
@@ -49,9 +52,7 @@ impl CommonSettings {
                 "expected a postgres:// or sqlite: URL",
             ));
         }
-        let redis_url = env.string("REDIS_URL", DEFAULT_REDIS_URL);
-        redis::Client::open(redis_url.as_str())
-            .map_err(|error| ConfigError::new("REDIS_URL", error.to_string()))?;
+        let redis = RedisSettings::from_env(env, DEFAULT_REDIS_URL)?;
         let queue_prefix = env.string("QUEUE_PREFIX", "wsgw");
         if !queue_prefix
             .chars()
@@ -74,7 +75,7 @@ impl CommonSettings {
             .map_err(|error| ConfigError::new("BASE_IMAGE_URL", error.to_string()))?;
         Ok(Self {
             database_url,
-            redis_url,
+            redis,
             queue_prefix,
             log_format: env.parse("LOG_FORMAT", LogFormat::Text)?,
             locale: env.parse("LOCALE", Locale::Ja)?,

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{ConfigError, Env, Secret};
+use super::{ConfigError, Env, RedisSettings, Secret};
 use crate::domain::AllowedOrigins;
 
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub struct CableSettings {
     /// `<prefix>:<stream>` (just `<stream>` when empty).
     pub channel_prefix: String,
     /// The Redis whose pub/sub carries the streams: `INTEROP_REDIS_URL`, else `REDIS_URL`.
-    pub pubsub_url: Option<String>,
+    pub pubsub: Option<RedisSettings>,
     /// Frames a socket may have waiting to be written; a client that lets more pile up reads
     /// too slowly and is disconnected.
     pub send_queue: usize,
@@ -126,16 +126,11 @@ impl CableSettings {
                 format!("{path:?} is not a path like /cable"),
             ));
         }
-        let pubsub_url = env.optional("INTEROP_REDIS_URL");
-        if let Some(url) = &pubsub_url {
-            redis::Client::open(url.as_str())
-                .map_err(|error| ConfigError::new("INTEROP_REDIS_URL", error.to_string()))?;
-        }
         Ok(Self {
             path,
             max_connections: env.ranged("ACTION_CABLE_MAX_CONNECTIONS", 10_000, 0, 1_000_000)?,
             channel_prefix: env.string("ACTION_CABLE_CHANNEL_PREFIX", ""),
-            pubsub_url,
+            pubsub: RedisSettings::interop_from_env(env)?,
             send_queue: env.ranged("ACTION_CABLE_SEND_QUEUE", 256, 1, 1_000_000)?,
         })
     }

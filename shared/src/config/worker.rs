@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{ConfigError, Env};
+use super::{ConfigError, Env, RedisSettings};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -55,8 +55,9 @@ pub struct InteropSettings {
     pub action_cable_prefix: Option<String>,
     /// `Some(channel)` publishes AnyCable's `{"stream":..,"data":..}` on that channel.
     pub anycable_channel: Option<String>,
-    /// Redis that the Rails deployment listens on; the queue's Redis by default.
-    pub redis_url: Option<String>,
+    /// `INTEROP_REDIS_URL`: the Redis that the Rails deployment listens on; the queue's
+    /// Redis by default.
+    pub redis: Option<RedisSettings>,
     /// `ACTION_CABLE_RELAY=true`: `Some(prefix)` relays what Rails publishes on
     /// `<prefix>:all_channel` and `<prefix>:user_channel_*` to API Gateway connections.
     pub relay_prefix: Option<String>,
@@ -137,15 +138,10 @@ impl InteropSettings {
         let anycable_channel = env
             .flag("ANYCABLE_ENABLED", false)?
             .then(|| env.string("ANYCABLE_REDIS_CHANNEL", "__anycable__"));
-        let redis_url = env.optional("INTEROP_REDIS_URL");
-        if let Some(url) = &redis_url {
-            redis::Client::open(url.as_str())
-                .map_err(|error| ConfigError::new("INTEROP_REDIS_URL", error.to_string()))?;
-        }
         Ok(Self {
             action_cable_prefix,
             anycable_channel,
-            redis_url,
+            redis: RedisSettings::interop_from_env(env)?,
             relay_prefix,
         })
     }

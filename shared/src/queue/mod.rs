@@ -6,6 +6,10 @@
 //!
 //! # Layout
 //! - `connection`: the Redis connection every process uses, and how it survives outages.
+//! - `target`: the clients behind it: one node or a cluster, TCP or TLS.
+//! - `trust`: the certificates trusted for TLS, and saying why one was refused.
+//! - `pubsub`: pub/sub connections, on a node of the target.
+//! - `slot`: Redis Cluster's hash slot of a key (every script stays in one).
 //! - `clock`: where the queue reads the time (tests move it forward).
 //! - `envelope`: the stored JSON of a job, written by the producer and read by the worker.
 //! - `keys`: the Redis keys of one queue.
@@ -21,7 +25,11 @@ mod envelope;
 mod inspect;
 mod keys;
 mod producer;
+mod pubsub;
 mod scripts;
+pub mod slot;
+mod target;
+mod trust;
 
 pub use clock::{Clock, SystemClock};
 pub use connection::{RedisConnection, redis_connection};
@@ -29,6 +37,8 @@ pub use consumer::{Acked, ClaimPolicy, ClaimedJob};
 pub use envelope::{Envelope, StoredEnvelope};
 pub use inspect::QueueCounts;
 pub use keys::QueueKeys;
+pub use pubsub::PubsubNodes;
+pub use trust::describe_failure;
 
 use std::sync::Arc;
 use std::time::Duration;

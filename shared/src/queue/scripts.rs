@@ -3,6 +3,12 @@
 //! KEYS: 1 jobs, 2 waiting, 3 scheduled, 4 running, 5 failed, 6 dead, 7 done, 8 attempts,
 //! 9 errors, 10 owners, 11 wakeup, 12 stats, 13 groups, 14 group_sizes.
 //!
+//! Redis Cluster: every script touches only the keys it is given, and those share one hash
+//! tag, so each runs on one slot (tested below). Sent twice (redis-rs's cluster client
+//! resends a command whose connection broke in flight), none does harm: a push is skipped
+//! for a job id already stored, a settle whose lease is gone changes nothing, a renewal
+//! is idempotent, and a repeated claim leaves the first claim's job to lease expiry.
+//!
 //! Groups: a job may belong to a group (the broadcast of one message and its parts). A group
 //! is live while any of its jobs is not done: dead jobs keep it live until an operator
 //! retries them or the dead set's retention drops them. Pushes can be made conditional on
@@ -64,9 +70,10 @@ end
 
 /// ARGV: now_ms, mode, then (id, payload, due_ms, group) quadruples; due ≤ now runs at once,
 /// an empty group is none. Mode `always` pushes every job; `unless_live` skips a job whose
-/// group is live. Returns 1 (pushed) or 0 (skipped) per job.
-pub static PUSH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
+/// group is live. Returns 1 (pushed) or 0 (skipped) per job. A job id already stored was
+/// pushed by this same call sent before, and is not pushed twice.
+static PUSH_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{WAKE}{}",
         r#"
 local now = tonumber(ARGV[1])
@@ -74,7 +81,10 @@ local unless_live = ARGV[2] == 'unless_live'
 local pushed, flags = 0, {}
 for i = 3, #ARGV, 4 do
   local id, payload, due, group = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), ARGV[i + 3]
-  if unless_live and group ~= '' and redis.call('HEXISTS', KEYS[14], group) == 1 then
+  if redis.call('HEXISTS', KEYS[1], id) == 1 then
+    -- The same push sent again (a cluster client resends after a broken connection).
+    table.insert(flags, 1)
+  elseif unless_live and group ~= '' and redis.call('HEXISTS', KEYS[14], group) == 1 then
     table.insert(flags, 0)
   else
     redis.call('HSET', KEYS[1], id, payload)
@@ -95,8 +105,9 @@ redis.call('HINCRBY', KEYS[12], 'pushed', pushed)
 wake(pushed)
 return flags
 "#
-    ))
+    )
 });
+pub static PUSH: LazyLock<Script> = LazyLock::new(|| Script::new(&PUSH_LUA));
 
 /// ARGV: now_ms, lease_ms, max_claims, owner, max_attempts, dead_retention.
 /// Promotes due work in bounded chunks (apalis-redis 1.0 unpacked every due id at once and
@@ -104,8 +115,8 @@ return flags
 /// claimed more than max_attempts times is buried instead (`ClaimPolicy::retries_after`
 /// holds the same rule for settling).
 /// Returns a flat list of (id, payload, attempts).
-pub static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
+static CLAIM_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{LEAVE_GROUP}{TRIM_DEAD}{}",
         r#"
 local now = tonumber(ARGV[1])
@@ -150,13 +161,14 @@ if buried > 0 then
 end
 return claimed
 "#
-    ))
+    )
 });
+pub static CLAIM: LazyLock<Script> = LazyLock::new(|| Script::new(&CLAIM_LUA));
 
 /// ARGV: id, owner, now_ms, done_retention. Returns {0, nil} when the lease was lost,
 /// {1, nil} when acknowledged, {1, group} when this was the last live job of its group.
-pub static ACK: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
+static ACK_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{SETTLE_LEASE}{LEAVE_GROUP}{}",
         r#"
 local id = ARGV[1]
@@ -176,12 +188,13 @@ redis.call('HINCRBY', KEYS[12], 'done', 1)
 -- false becomes nil in the reply
 return {1, leave_group(id)}
 "#
-    ))
+    )
 });
+pub static ACK: LazyLock<Script> = LazyLock::new(|| Script::new(&ACK_LUA));
 
 /// ARGV: id, owner, retry_at_ms, error. Returns 0 when the lease was lost.
-pub static RETRY_LATER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
+static RETRY_LATER_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{SETTLE_LEASE}{}",
         r#"
 local id = ARGV[1]
@@ -191,12 +204,13 @@ redis.call('HSET', KEYS[9], id, ARGV[4])
 redis.call('HINCRBY', KEYS[12], 'failed', 1)
 return 1
 "#
-    ))
+    )
 });
+pub static RETRY_LATER: LazyLock<Script> = LazyLock::new(|| Script::new(&RETRY_LATER_LUA));
 
 /// ARGV: id, owner, now_ms, error, dead_retention. Returns 0 when the lease was lost.
-pub static BURY: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
+static BURY_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{SETTLE_LEASE}{LEAVE_GROUP}{TRIM_DEAD}{}",
         r#"
 local id = ARGV[1]
@@ -207,12 +221,13 @@ redis.call('HINCRBY', KEYS[12], 'dead', 1)
 trim_dead(tonumber(ARGV[5]))
 return 1
 "#
-    ))
+    )
 });
+pub static BURY: LazyLock<Script> = LazyLock::new(|| Script::new(&BURY_LUA));
 
 /// ARGV: deadline_ms, then (id, owner) pairs. Renews the leases still held.
-pub static EXTEND: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+static EXTEND_LUA: LazyLock<String> = LazyLock::new(|| {
+    String::from(
         r#"
 local renewed = 0
 for i = 2, #ARGV, 2 do
@@ -225,11 +240,12 @@ return renewed
 "#,
     )
 });
+pub static EXTEND: LazyLock<Script> = LazyLock::new(|| Script::new(&EXTEND_LUA));
 
 /// ARGV: id, owner. Hands a claimed job back to the front of the queue on shutdown; the
 /// claim does not count as an attempt.
-pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
+static RELEASE_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{SETTLE_LEASE}{WAKE}{}",
         r#"
 local id = ARGV[1]
@@ -240,12 +256,13 @@ redis.call('HINCRBY', KEYS[12], 'released', 1)
 wake(1)
 return 1
 "#
-    ))
+    )
 });
+pub static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(&RELEASE_LUA));
 
 /// ARGV: id. Moves a dead job back to waiting with a fresh attempt count.
-pub static RETRY_DEAD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
+static RETRY_DEAD_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
         "{WAKE}{}",
         r#"
 local id = ARGV[1]
@@ -257,5 +274,80 @@ redis.call('LPUSH', KEYS[2], id)
 wake(1)
 return 1
 "#
-    ))
+    )
 });
+pub static RETRY_DEAD: LazyLock<Script> = LazyLock::new(|| Script::new(&RETRY_DEAD_LUA));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::QueueKeys;
+    use crate::queue::slot::hash_slot;
+
+    fn sources() -> [(&'static str, &'static str); 8] {
+        [
+            ("PUSH", PUSH_LUA.as_str()),
+            ("CLAIM", CLAIM_LUA.as_str()),
+            ("ACK", ACK_LUA.as_str()),
+            ("RETRY_LATER", RETRY_LATER_LUA.as_str()),
+            ("BURY", BURY_LUA.as_str()),
+            ("EXTEND", EXTEND_LUA.as_str()),
+            ("RELEASE", RELEASE_LUA.as_str()),
+            ("RETRY_DEAD", RETRY_DEAD_LUA.as_str()),
+        ]
+    }
+
+    /// The `n` of every `redis.call(<command>, KEYS[n], ...)` in `lua` (or of every
+    /// `KEYS[n]` a loop variable runs over: `for _, source in ipairs({KEYS[3], KEYS[5]})`);
+    /// panics on a call whose key is not one of the script's KEYS (the cluster could not
+    /// route it).
+    fn keys_used(name: &str, lua: &str) -> Vec<usize> {
+        let mut used = Vec::new();
+        for call in lua.split("redis.call(").skip(1) {
+            let key = call.split(',').nth(1).unwrap_or("").trim();
+            let given = match key.strip_prefix("KEYS[") {
+                Some(rest) => rest.split(']').next().unwrap_or("").to_owned(),
+                None => lua
+                    .split(&format!("for _, {key} in ipairs({{"))
+                    .nth(1)
+                    .and_then(|rest| rest.split('}').next())
+                    .unwrap_or_else(|| panic!("{name}: a call on a key not in KEYS: {call}"))
+                    .to_owned(),
+            };
+            for n in given.split(',') {
+                let n = n.trim().trim_start_matches("KEYS[").trim_end_matches(']');
+                used.push(
+                    n.parse()
+                        .unwrap_or_else(|_| panic!("{name}: a call on a key not in KEYS: {call}")),
+                );
+            }
+        }
+        used
+    }
+
+    #[test]
+    fn every_script_touches_one_hash_slot() {
+        for queue in ["default", "low_priority"] {
+            let keys = QueueKeys::new("wsgw", queue);
+            let all = keys.all();
+            let slot = hash_slot(all[0]);
+            for (name, lua) in sources() {
+                let used = keys_used(name, lua);
+                assert!(!used.is_empty(), "{name} touches no key");
+                for index in used {
+                    let key = all[index - 1];
+                    assert_eq!(hash_slot(key), slot, "{name}: {key} is in another slot");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_key_outside_keys_is_caught() {
+        let caught = std::panic::catch_unwind(|| keys_used("T", "redis.call('GET', 'x')"));
+        assert!(caught.is_err());
+        assert_eq!(keys_used("T", "redis.call('LPUSH', KEYS[11], '1')"), [11]);
+        let looped = "for _, s in ipairs({KEYS[3], KEYS[5]}) do redis.call('ZREM', s, 1) end";
+        assert_eq!(keys_used("T", looped), [3, 5]);
+    }
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde::Deserialize;
 use shared::domain::{CableId, PubsubPrefix};
+use shared::queue::{PubsubNodes, describe_failure};
 use tokio_util::sync::CancellationToken;
 
 use super::registry::{Kick, Registry};
@@ -77,7 +78,7 @@ fn reconnect_by_default() -> bool {
 
 /// Listens until `stop`, reconnecting for as long as Redis is away.
 pub async fn run(
-    client: redis::Client,
+    nodes: PubsubNodes,
     names: ChannelNames,
     registry: Arc<Registry>,
     stop: CancellationToken,
@@ -86,14 +87,15 @@ pub async fn run(
     loop {
         let listened = tokio::select! {
             () = stop.cancelled() => return,
-            listened = listen(&client, &names, &registry, &mut down) => listened,
+            listened = listen(&nodes, &names, &registry, &mut down) => listened,
         };
         registry.set_streams_up(false);
         // Reported once per outage, not once per attempt.
         if let Err(error) = listened
             && !std::mem::replace(&mut down, true)
         {
-            tracing::warn!(%error, "Action Cable streams: Redis pub/sub is down; reconnecting");
+            tracing::warn!(addr = %nodes.addr(), error = %describe_failure(&error),
+                "Action Cable streams: Redis pub/sub is down; reconnecting");
         }
         tokio::select! {
             () = stop.cancelled() => return,
@@ -104,12 +106,12 @@ pub async fn run(
 
 /// One pub/sub connection, for as long as it works.
 async fn listen(
-    client: &redis::Client,
+    nodes: &PubsubNodes,
     names: &ChannelNames,
     registry: &Registry,
     down: &mut bool,
 ) -> redis::RedisResult<()> {
-    let pubsub = tokio::time::timeout(CONNECT_TIMEOUT, client.get_async_pubsub())
+    let pubsub = tokio::time::timeout(CONNECT_TIMEOUT, nodes.open())
         .await
         .map_err(|_| timeout("connecting"))??;
     let (mut sink, mut messages) = pubsub.split();

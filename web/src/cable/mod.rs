@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use poem::{Route, get};
 use shared::config::{CommonSettings, WebSettings};
+use shared::queue::PubsubNodes;
 use tokio_util::sync::CancellationToken;
 
 use self::fanin::ChannelNames;
@@ -41,10 +42,11 @@ impl Cable {
         stop: CancellationToken,
     ) -> redis::RedisResult<Self> {
         let registry = Arc::new(Registry::new(web.cable.max_connections));
-        let url = web.cable.pubsub_url.as_deref().unwrap_or(&common.redis_url);
-        let client = redis::Client::open(url)?;
+        // In a cluster a plain connection to any node hears every PUBLISH.
+        let settings = web.cable.pubsub.as_ref().unwrap_or(&common.redis);
+        let nodes = PubsubNodes::new(settings)?;
         let names = ChannelNames::new(&web.cable.channel_prefix);
-        tokio::spawn(fanin::run(client, names, registry.clone(), stop));
+        tokio::spawn(fanin::run(nodes, names, registry.clone(), stop));
         Ok(Self { registry })
     }
 

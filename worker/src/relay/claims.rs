@@ -74,3 +74,22 @@ impl RelayClaims {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use shared::queue::slot::hash_slot;
+
+    use super::*;
+
+    #[test]
+    fn the_claim_touches_one_hash_slot() {
+        // KEYS as `claim` passes them; the script calls nothing else.
+        let keys = RelayKeys::new("wsgw");
+        let digest = message_digest("all_channel", b"{}");
+        let given = [keys.own(&digest), keys.seen(&digest, 3), keys.sequence()];
+        assert_eq!(CLAIM.matches("KEYS[").count(), 3);
+        for key in &given {
+            assert_eq!(hash_slot(key), hash_slot(&given[0]), "{key}");
+        }
+    }
+}

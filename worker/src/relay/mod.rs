@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use redis::Msg;
 use shared::jobs::RelayJob;
-use shared::queue::{JobQueue, RedisConnection};
+use shared::queue::{JobQueue, PubsubNodes, RedisConnection};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
@@ -39,7 +39,7 @@ use subscription::{Subscription, SubscriptionLost};
 
 pub struct Relay {
     /// The interop Redis, where Rails publishes.
-    interop: redis::Client,
+    interop: PubsubNodes,
     channels: RelayChannels,
     claims: RelayClaims,
     /// `default`: relayed publications are as urgent as broadcasts.
@@ -50,7 +50,7 @@ impl Relay {
     /// `prefix` is `ACTION_CABLE_CHANNEL_PREFIX`; `redis` the queue's Redis, where claims
     /// are made.
     pub fn new(
-        interop: redis::Client,
+        interop: PubsubNodes,
         prefix: &str,
         redis: RedisConnection,
         queue_prefix: &str,

@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use redis::aio::{PubSubSink, PubSubStream};
 use redis::{Msg, RedisError, Value};
+use shared::queue::{PubsubNodes, describe_failure};
 
 use super::channels::RelayChannels;
 
@@ -20,7 +21,7 @@ pub enum SubscriptionLost {
     Closed,
     #[error("no answer within {ANSWER_WITHIN:?}")]
     Silent,
-    #[error("redis: {0}")]
+    #[error("redis: {}", describe_failure(.0))]
     Redis(#[from] RedisError),
 }
 
@@ -34,11 +35,11 @@ impl Subscription {
     /// Connects and subscribes: the users' pattern first, so that once everyone's channel
     /// counts this subscriber (`PUBSUB NUMSUB`), both are listened to.
     pub async fn open(
-        client: &redis::Client,
+        nodes: &PubsubNodes,
         channels: &RelayChannels,
     ) -> Result<Self, SubscriptionLost> {
         let subscribing = async {
-            let (mut sink, messages) = client.get_async_pubsub().await?.split();
+            let (mut sink, messages) = nodes.open().await?.split();
             sink.psubscribe(channels.users_pattern()).await?;
             sink.subscribe(channels.everyone()).await?;
             Ok::<_, RedisError>((sink, messages))
