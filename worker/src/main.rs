@@ -36,6 +36,7 @@ fn config_error(error: shared::config::ConfigError) -> ExitCode {
 async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result<()> {
     shared::telemetry::init(common.log_format);
     let endpoint = settings.apigw_endpoint.clone();
+    let rate_limit = settings.apigw_rate_limit;
     // A worker waiting at start-up for PostgreSQL or Redis still stops on the signal.
     let app = tokio::select! {
         app = worker::startup::build(common, settings) => app?,
@@ -47,6 +48,6 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
     // Handlers first: a SIGTERM right after the "started" line must stop it cleanly.
     let stop = shared::shutdown::listen();
     println!("worker started; Management API at {endpoint}");
-    tracing::info!(%endpoint, "worker started");
+    tracing::info!(%endpoint, rate_limit, "worker started");
     worker::runtime::run(app, stop).await
 }

@@ -18,6 +18,7 @@ use crate::leases::Leases;
 use crate::management::ManagementApi;
 use crate::outbox_sweeper::OutboxSweeper;
 use crate::outcome::Settler;
+use crate::rate_limit::{RateLimiter, Tuning};
 use crate::relay::{OwnPublishes, Relay};
 
 /// How long a job waits for a database connection.
@@ -69,6 +70,13 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
     let queues = Queues::new(redis.clone(), &common.queue_prefix);
     let deliveries = DeliveryLog::new(redis.clone(), &common.queue_prefix);
     let management = ManagementApi::new(&settings).await;
+    let rate_limit = RateLimiter::new(
+        settings.apigw_rate_limit,
+        redis.clone(),
+        &common.queue_prefix,
+        &worker_id,
+        Tuning::PRODUCTION,
+    );
     let stopping = CancellationToken::new();
     let policy = ClaimPolicy {
         lease: settings.job_lease,
@@ -77,6 +85,7 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
     };
     let fanout = Fanout {
         management: management.clone(),
+        rate_limit: rate_limit.clone(),
         deliveries: deliveries.clone(),
         db: db.clone(),
         post_concurrency: settings.post_concurrency,
@@ -117,6 +126,8 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
         .register(DeleteConnectionHandler {
             management,
             interop,
+            rate_limit,
+            stopping: stopping.clone(),
         });
     Ok(Worker {
         worker_id: worker_id.into(),

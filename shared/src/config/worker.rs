@@ -4,6 +4,12 @@ use std::time::Duration;
 
 use super::{ConfigError, Env};
 
+/// Half of API Gateway's default account quota (10,000 requests/s, shared by every API of
+/// the account and region, clients' own messages included), so the rest stays for them.
+pub const DEFAULT_APIGW_RATE_LIMIT: u32 = 5_000;
+/// Far above any quota AWS grants; a larger value is a typo.
+const MAX_APIGW_RATE_LIMIT: u32 = 1_000_000;
+
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// Management API endpoint including the stage, e.g. `https://id.execute-api.region.amazonaws.com/prod`.
@@ -16,6 +22,9 @@ pub struct WorkerSettings {
     pub apigw_timeout: Duration,
     /// Attempts per connection within one run of a broadcast (429, 5xx, timeouts).
     pub apigw_max_attempts: u32,
+    /// `APIGW_RATE_LIMIT`: Management API calls per second for all worker processes of this
+    /// deployment together (one `QUEUE_PREFIX`); 0 turns the limit off.
+    pub apigw_rate_limit: u32,
     /// `PostToConnection` calls in flight at once, per broadcast job.
     pub post_concurrency: usize,
     /// Broadcast jobs run at once by this process (`default` queue).
@@ -80,6 +89,12 @@ impl WorkerSettings {
                 120_000,
             )?),
             apigw_max_attempts: env.ranged("APIGW_MAX_ATTEMPTS", 6, 1, 100)?,
+            apigw_rate_limit: env.ranged(
+                "APIGW_RATE_LIMIT",
+                DEFAULT_APIGW_RATE_LIMIT,
+                0,
+                MAX_APIGW_RATE_LIMIT,
+            )?,
             post_concurrency: env.ranged("WORKER_POST_CONCURRENCY", 256, 1, 10_000)?,
             broadcast_jobs: env.ranged("WORKER_BROADCAST_JOBS", 4, 1, 1_000)?,
             low_priority_jobs: env.ranged("WORKER_LOW_PRIORITY_JOBS", 4, 1, 1_000)?,
@@ -151,6 +166,13 @@ mod tests {
         assert_eq!(settings.interop.relay_prefix, None);
         assert!(!settings.aws_access_key_set);
         assert_eq!(settings.host_name, "worker");
+        assert_eq!(settings.apigw_rate_limit, DEFAULT_APIGW_RATE_LIMIT);
+    }
+
+    #[test]
+    fn the_rate_limit_can_be_turned_off() {
+        let off = WorkerSettings::from_env(&Env::from_pairs(&[("APIGW_RATE_LIMIT", "0")]));
+        assert_eq!(off.unwrap().apigw_rate_limit, 0);
     }
 
     #[test]
@@ -186,6 +208,10 @@ mod tests {
         for (variable, value) in [
             ("APIGW_ENDPOINT", "ftp://x"),
             ("WORKER_POST_CONCURRENCY", "0"),
+            ("APIGW_RATE_LIMIT", "-1"),
+            ("APIGW_RATE_LIMIT", "fast"),
+            ("APIGW_RATE_LIMIT", "2000000"),
+            ("APIGW_RATE_LIMIT", "1.5"),
             ("JOB_LEASE_SECS", "soon"),
             ("OUTBOX_GRACE_SECS", "0"),
             ("OUTBOX_SWEEP_MS", "fast"),
