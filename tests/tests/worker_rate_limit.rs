@@ -23,10 +23,12 @@ const CLIENTS: usize = 4_000;
 const MESSAGES: usize = 2;
 const SPLIT_SIZE: &str = "1000";
 const POST_LATENCY_MS: u64 = 20;
-/// The account quota the emulator enforces (requests/s; burst half of it, as AWS's).
-const ACCOUNT_RPS: u32 = 2_000;
+/// The account quota the emulator enforces (requests/s; burst half of it, as AWS's): below
+/// what two debug-build workers reach on a loaded 2-core machine (about 1,000 posts/s), so
+/// that without a limit they run into it.
+const ACCOUNT_RPS: u32 = 600;
 /// The deployment's limit, under the quota.
-const RATE_LIMIT: u32 = 1_500;
+const RATE_LIMIT: u32 = 450;
 
 fn worker_options(stack: &Stack, rate_limit: u32) -> WorkerOptions {
     WorkerOptions::new(stack.emulator.management_endpoint())
@@ -134,7 +136,7 @@ async fn two_workers_stay_within_the_limit_and_without_it_draw_many_429s() {
         limited.describe()
     );
     assert!(
-        unlimited.quota_throttled >= (CLIENTS * MESSAGES / 4) as u64,
+        unlimited.quota_throttled >= (CLIENTS * MESSAGES / 10) as u64,
         "unlimited: {}",
         unlimited.describe()
     );
