@@ -69,7 +69,16 @@ impl Series {
 impl Stage {
     /// A fresh stack and `audience` clients, each with its own user and token.
     pub async fn open(settings: &Settings, audience: usize) -> anyhow::Result<Self> {
-        let stack = Stack::start(settings.database).await?;
+        Self::open_with(settings, audience, &[]).await
+    }
+
+    /// [`Stage::open`] with further `EMULATOR_*` variables.
+    pub async fn open_with(
+        settings: &Settings,
+        audience: usize,
+        emulator_env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let stack = Stack::start_with(settings.database, emulator_env).await?;
         let started = std::time::Instant::now();
         let tokens = identities::create(&stack.db, "fan", audience).await?;
         let created = started.elapsed();
@@ -93,6 +102,12 @@ impl Stage {
             latency_ms: 0,
             next_tag: 1,
         })
+    }
+
+    /// The Management API latency the emulator injects from now on.
+    pub async fn set_latency(&mut self, latency_ms: u64) {
+        self.stack.set_post_latency(latency_ms).await;
+        self.latency_ms = latency_ms;
     }
 
     /// `count` fresh message tags; returns the first.
@@ -157,7 +172,7 @@ impl Stage {
     }
 
     /// [`Self::broadcast`], with the processes' last output on failure.
-    async fn checked_broadcast(&mut self, tuning: WorkerTuning) -> anyhow::Result<Broadcast> {
+    pub async fn checked_broadcast(&mut self, tuning: WorkerTuning) -> anyhow::Result<Broadcast> {
         match self.broadcast(tuning).await {
             Ok(broadcast) => Ok(broadcast),
             Err(error) => Err(anyhow::anyhow!("{error:#}\n{}", self.stack.tails())),
@@ -174,8 +189,7 @@ impl Stage {
     ) -> anyhow::Result<Vec<Series>> {
         let mut all = Vec::new();
         for &latency_ms in latencies_ms {
-            self.stack.set_post_latency(latency_ms).await;
-            self.latency_ms = latency_ms;
+            self.set_latency(latency_ms).await;
             self.checked_broadcast(tuning).await?;
             let window = CpuWindow::start();
             let mut series = Series {

@@ -5,6 +5,7 @@
 //! scripts/bench              # release build, then `bench all`
 //! bench all --tiny           # what CI runs (scripts/bench-smoke)
 //! bench fanout --connections 10000 --runs 3
+//! bench ratelimit --connections 4000 --account-rps 2000 --rate-limit 1500
 //! ```
 //!
 //! # Layout
@@ -16,6 +17,8 @@
 //! - [`scale`]: the fan-out with several worker processes.
 //! - [`loadgen`], [`hello`], [`callbacks`]: `$default` under load, next to poem's hello world.
 //! - [`latency`]: send → delivered at a steady rate.
+//! - [`ratelimit`]: two workers against an account quota, with and without
+//!   `APIGW_RATE_LIMIT`.
 //! - [`cable`]: one broadcast to N Action Cable clients over two web replicas, beside API
 //!   Gateway clients; memory per idle connection.
 //! - [`stats`], [`report`]: histograms, medians and the tables printed.
@@ -32,6 +35,7 @@ mod latency;
 mod loadgen;
 mod machine;
 mod options;
+mod ratelimit;
 mod report;
 mod scale;
 mod stack;
@@ -75,6 +79,7 @@ async fn main() -> ExitCode {
             Which::Callbacks,
             Which::Latency,
             Which::Cable,
+            Which::Ratelimit,
         ],
         ref one => std::slice::from_ref(one),
     };
@@ -94,6 +99,9 @@ async fn main() -> ExitCode {
                 isolate(async move { Ok(vec![latency::run(&settings).await?]) }).await
             }
             Which::Cable => isolate(async move { Ok(vec![cable::run(&settings).await?]) }).await,
+            Which::Ratelimit => {
+                isolate(async move { Ok(vec![ratelimit::run(&settings).await?]) }).await
+            }
             Which::All => unreachable!("`all` is expanded above"),
         };
         eprintln!("[bench] {name}: done");

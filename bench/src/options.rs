@@ -33,6 +33,9 @@ pub enum Which {
     /// One broadcast to N Action Cable clients over two web replicas, beside the same to N
     /// API Gateway clients; web's memory per idle Action Cable connection.
     Cable,
+    /// Two worker processes against an account quota (EMULATOR_ACCOUNT_RPS), with
+    /// APIGW_RATE_LIMIT under it and without it: calls/s and 429s seen by the emulator.
+    Ratelimit,
     /// Everything above, in that order (the fan-out and scale share one set of clients).
     All,
 }
@@ -70,6 +73,12 @@ pub struct Args {
     /// Management API latencies (ms) of the fan-out, injected by the emulator.
     #[arg(long, global = true, value_delimiter = ',', default_value = "20,0")]
     pub latencies: Vec<u64>,
+    /// The emulator's account quota (requests/s) of `ratelimit`.
+    #[arg(long, global = true, default_value_t = 2_000)]
+    pub account_rps: u32,
+    /// `APIGW_RATE_LIMIT` of `ratelimit`'s limited runs.
+    #[arg(long, global = true, default_value_t = 1_500)]
+    pub rate_limit: u32,
     /// Worker process counts of `scale`.
     #[arg(long, global = true, value_delimiter = ',', default_value = "1,2,3")]
     pub workers: Vec<usize>,
@@ -92,6 +101,8 @@ pub struct Settings {
     pub latency_clients: usize,
     pub latencies_ms: Vec<u64>,
     pub workers: Vec<usize>,
+    pub account_rps: u32,
+    pub rate_limit: u32,
 }
 
 /// The fan-out targets are stated for this audience.
@@ -122,6 +133,8 @@ impl Settings {
             latency_clients: args.latency_clients,
             latencies_ms: args.latencies.clone(),
             workers: args.workers.clone(),
+            account_rps: args.account_rps,
+            rate_limit: args.rate_limit,
         };
         anyhow::ensure!(
             settings.connections >= 1,
@@ -135,6 +148,10 @@ impl Settings {
         anyhow::ensure!(
             settings.concurrency >= 1,
             "--concurrency must be at least 1"
+        );
+        anyhow::ensure!(
+            settings.account_rps >= 1 && settings.rate_limit >= 1,
+            "--account-rps and --rate-limit must be at least 1"
         );
         anyhow::ensure!(settings.rate >= 1, "--rate must be at least 1");
         anyhow::ensure!(

@@ -27,14 +27,18 @@ pub struct WorkerTuning {
     pub post_concurrency: usize,
     pub broadcast_jobs: usize,
     pub split_size: usize,
+    /// `APIGW_RATE_LIMIT`.
+    pub rate_limit: u32,
 }
 
 impl WorkerTuning {
-    /// The product's defaults (`.env.example`).
+    /// The product's defaults (`.env.example`), but for the rate limit: off, since these
+    /// benchmarks measure the worker itself (the `ratelimit` benchmark measures the limit).
     pub const DEFAULTS: Self = Self {
         post_concurrency: 256,
         broadcast_jobs: 4,
         split_size: 5000,
+        rate_limit: 0,
     };
 
     /// The original's sequential loop: one POST at a time, one job, never split.
@@ -43,13 +47,15 @@ impl WorkerTuning {
             post_concurrency: 1,
             broadcast_jobs: 1,
             split_size: audience + 1,
+            rate_limit: 0,
         }
     }
 
     pub fn describe(&self) -> String {
         format!(
-            "WORKER_POST_CONCURRENCY={} WORKER_BROADCAST_JOBS={} BROADCAST_SPLIT_SIZE={}",
-            self.post_concurrency, self.broadcast_jobs, self.split_size
+            "WORKER_POST_CONCURRENCY={} WORKER_BROADCAST_JOBS={} BROADCAST_SPLIT_SIZE={} \
+             APIGW_RATE_LIMIT={}",
+            self.post_concurrency, self.broadcast_jobs, self.split_size, self.rate_limit
         )
     }
 
@@ -73,22 +79,27 @@ pub struct Stack {
 impl Stack {
     /// A fresh database and Redis prefix, the emulator and web; no worker yet.
     pub async fn start(database: Database) -> anyhow::Result<Self> {
+        Self::start_with(database, &[]).await
+    }
+
+    /// [`Stack::start`] with further `EMULATOR_*` variables (an account quota, say).
+    pub async fn start_with(
+        database: Database,
+        emulator_env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let env = match database {
             Database::Postgres => TestEnv::postgres().await,
             Database::Sqlite => TestEnv::sqlite().await,
         };
         let web = WebApp::spawn(&env, WebOptions::default()).await;
-        let emulator = Emulator::spawn(
-            &env,
-            web.base_url(),
-            &[
-                // The emulator is the measuring apparatus: keep its own logging out of the way.
-                ("RUST_LOG", "warn"),
-                // Clients sit idle between runs; API Gateway's 10 minutes could cut them.
-                ("EMULATOR_IDLE_TIMEOUT_SECS", "7200"),
-            ],
-        )
-        .await;
+        let mut emulator_vars = vec![
+            // The emulator is the measuring apparatus: keep its own logging out of the way.
+            ("RUST_LOG", "warn"),
+            // Clients sit idle between runs; API Gateway's 10 minutes could cut them.
+            ("EMULATOR_IDLE_TIMEOUT_SECS", "7200"),
+        ];
+        emulator_vars.extend_from_slice(emulator_env);
+        let emulator = Emulator::spawn(&env, web.base_url(), &emulator_vars).await;
         let db = env.db.connect().await;
         Ok(Self {
             workers: Vec::new(),
@@ -110,6 +121,7 @@ impl Stack {
             .with_env("WORKER_POST_CONCURRENCY", tuning.post_concurrency)
             .with_env("WORKER_BROADCAST_JOBS", tuning.broadcast_jobs)
             .with_env("BROADCAST_SPLIT_SIZE", tuning.split_size)
+            .with_env("APIGW_RATE_LIMIT", tuning.rate_limit)
             // e2e shortens these for recovery tests; a benchmark runs the product's defaults.
             .with_env("JOB_LEASE_SECS", 5)
             .with_env("WORKER_IDLE_POLL_MS", 200);

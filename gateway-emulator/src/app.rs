@@ -8,6 +8,7 @@ use tokio_util::task::TaskTracker;
 use crate::callbacks::{CallbackClient, CallbackSetupError};
 use crate::config::Config;
 use crate::faults::{FaultSettings, Faults};
+use crate::quota::AccountQuota;
 use crate::registry::Registry;
 use crate::stats::Stats;
 
@@ -17,6 +18,8 @@ pub struct App {
     pub registry: Registry,
     pub stats: Stats,
     pub faults: Faults,
+    /// `EMULATOR_ACCOUNT_RPS`, when set.
+    pub quota: Option<AccountQuota>,
     pub callbacks: CallbackClient,
     pub idle_timeout: Duration,
     pub max_connection_age: Duration,
@@ -37,6 +40,7 @@ impl App {
                 throttle_rate: config.throttle_rate,
                 error_rate: config.error_rate,
             }),
+            quota: AccountQuota::new(config.account_rps, config.account_burst),
             callbacks: CallbackClient::new(config)?,
             idle_timeout: config.idle_timeout(),
             max_connection_age: config.max_connection_age(),

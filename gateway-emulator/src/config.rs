@@ -94,6 +94,27 @@ pub struct Config {
     )]
     pub error_rate: Rate,
 
+    /// Requests per second the account may make to the Management API (API Gateway's
+    /// default quota: 10000); beyond it, once the burst is spent, 429
+    /// `LimitExceededException`. 0: no quota.
+    #[arg(
+        long,
+        env = "EMULATOR_ACCOUNT_RPS",
+        value_name = "EMULATOR_ACCOUNT_RPS",
+        default_value_t = 0
+    )]
+    pub account_rps: u32,
+
+    /// Requests the account may make at once above its rate (AWS: 5000 for 10000/s);
+    /// 0: half of `EMULATOR_ACCOUNT_RPS`.
+    #[arg(
+        long,
+        env = "EMULATOR_ACCOUNT_BURST",
+        value_name = "EMULATOR_ACCOUNT_BURST",
+        default_value_t = 0
+    )]
+    pub account_burst: u32,
+
     /// Log format on stderr.
     #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

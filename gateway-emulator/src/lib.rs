@@ -24,6 +24,7 @@
 //! | [`management`] | `POST`/`GET`/`DELETE` `@connections/{id}` with AWS's status codes |
 //! | [`control`] | `/_emulator/faults` and `/_emulator/stats` |
 //! | [`faults`] | injected latency, throttling and errors, adjustable at runtime |
+//! | [`quota`] | the account's request quota (`EMULATOR_ACCOUNT_RPS`), a token bucket |
 //! | [`stats`] | lock-free counters |
 //! | [`error`] | Management API errors and their `x-amzn-ErrorType` mapping; error chains for logs |
 //! | [`response`] | response body type and small builders shared by the HTTP handlers |
@@ -36,6 +37,7 @@ pub mod error;
 pub mod faults;
 pub mod handshake;
 pub mod management;
+pub mod quota;
 pub mod registry;
 pub mod response;
 pub mod router;

@@ -73,10 +73,23 @@ pub async fn handle(app: &App, id: PathId, request: Request<Incoming>) -> Respon
         Method::POST => post(app, id, request)
             .await
             .unwrap_or_else(ApiError::into_response),
-        Method::GET => get(app, id),
-        Method::DELETE => delete(app, id),
+        Method::GET => within_quota(app).map_or_else(|| get(app, id), ApiError::into_response),
+        Method::DELETE => {
+            within_quota(app).map_or_else(|| delete(app, id), ApiError::into_response)
+        }
         _ => ApiError::Forbidden.into_response(),
     }
+}
+
+/// Counts a request against the account's quota (and per second); the error when it is over.
+fn within_quota(app: &App) -> Option<ApiError> {
+    let admitted = app.quota.as_ref().is_none_or(|quota| quota.admit());
+    app.stats.management_per_second.record(!admitted);
+    if admitted {
+        return None;
+    }
+    app.stats.quota_throttled.fetch_add(1, Ordering::Relaxed);
+    Some(ApiError::Throttled)
 }
 
 /// `PostToConnection`: the body, as is, becomes one frame for the client.
@@ -101,7 +114,11 @@ async fn post(app: &App, id: &str, request: Request<Incoming>) -> Result<Respons
         }
         Err(_) => return Err(ApiError::BadRequest),
     };
-    // Faults come after the body is read so the HTTP connection stays reusable.
+    // The quota and faults come after the body is read so the HTTP connection stays reusable.
+    if let Some(error) = within_quota(app) {
+        app.stats.throttled.fetch_add(1, Ordering::Relaxed);
+        return Err(error);
+    }
     match app.faults.roll() {
         Injected::Nothing => {}
         Injected::Throttle => {

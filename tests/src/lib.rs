@@ -21,6 +21,8 @@
 //! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
 //! - [`cable_client`]: a raw Action Cable client; [`node_cable`]: the stock
 //!   `@rails/actioncable` consumer run by Node.
+//! - [`traffic`]: the Management API traffic the emulator saw between two stats snapshots
+//!   (requests per second, 429s over the account quota).
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -52,6 +54,7 @@ pub mod redis_server;
 pub mod redis_tls;
 pub mod stack;
 pub mod swarm;
+pub mod traffic;
 pub mod wait;
 pub mod web;
 pub mod worker;

@@ -17,8 +17,18 @@ impl Stack {
         web_options: WebOptions,
         worker_env: &[(&str, &str)],
     ) -> Self {
+        Self::start_with_emulator(env, web_options, &[], worker_env).await
+    }
+
+    /// [`Stack::start`] with `EMULATOR_*` variables for the emulator.
+    pub async fn start_with_emulator(
+        env: &TestEnv,
+        web_options: WebOptions,
+        emulator_env: &[(&str, &str)],
+        worker_env: &[(&str, &str)],
+    ) -> Self {
         let web = WebApp::spawn(env, web_options).await;
-        let emulator = Emulator::spawn(env, web.base_url(), &[]).await;
+        let emulator = Emulator::spawn(env, web.base_url(), emulator_env).await;
         let mut options = WorkerOptions::new(emulator.management_endpoint());
         for (name, value) in worker_env {
             options = options.with_env(name, value);

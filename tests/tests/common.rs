@@ -8,6 +8,10 @@ use e2e::{TestEnv, WebApp, WebOptions};
 use sea_orm::DatabaseConnection;
 use shared::i18n::{Alert, Locale};
 
+/// One test with thousands of clients and POSTs at a time: two at once starve every other
+/// test of the suite on a 2-core machine.
+pub static ONE_HEAVY_TEST_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A test's world: its database and namespace, its `web`, and a connection for checks.
 pub struct World {
     pub db: DatabaseConnection,

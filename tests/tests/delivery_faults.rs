@@ -19,15 +19,14 @@ use serde_json::json;
 use shared::entities::{messages, users};
 use shared::queries::tokens;
 
+// One of these tests at a time: each drives 15,000 POSTs through its own stack.
+use crate::common::ONE_HEAVY_TEST_AT_A_TIME as ONE_AT_A_TIME;
+
 const CLIENTS: usize = 1_500;
 const MESSAGES: usize = 10;
 const POST_LATENCY_MS: u64 = 20;
 /// The worker's defaults: broadcast jobs at once × POSTs in flight per job.
 const MOST_POSTS_IN_FLIGHT: usize = 4 * 256;
-
-/// One of these tests at a time: each drives 15,000 POSTs through its own stack, and two at
-/// once starve every other test of the suite on a 2-core machine.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A chat of `CLIENTS` listeners and one sender, all of one user, on a stack whose
 /// emulator answers each POST after `POST_LATENCY_MS`.

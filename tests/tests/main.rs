@@ -30,6 +30,8 @@ mod web_sqlite;
 mod worker_delivery;
 mod worker_interop;
 mod worker_outages;
+mod worker_rate_limit;
 mod worker_recovery;
 mod worker_redis_restart;
+mod worker_region;
 mod worker_relay;

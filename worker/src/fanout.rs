@@ -11,11 +11,14 @@ use crate::backoff::Backoff;
 use crate::delivery_log::DeliveryLog;
 use crate::jobs::JobError;
 use crate::management::{CallOutcome, ManagementApi};
+use crate::rate_limit::RateLimiter;
 
 /// What delivering to many connections needs, and nothing else.
 #[derive(Clone)]
 pub struct Fanout {
     pub management: ManagementApi,
+    /// `APIGW_RATE_LIMIT`, shared with every worker of the deployment.
+    pub rate_limit: RateLimiter,
     pub deliveries: DeliveryLog,
     /// Where a gone connection is retired.
     pub db: DatabaseConnection,
@@ -95,7 +98,11 @@ impl Fanout {
             if self.stopping.is_cancelled() {
                 return ConnectionResult::Unfinished;
             }
-            match self.management.post(connection_id, payload.to_vec()).await {
+            let post = self.management.post(connection_id, payload.to_vec());
+            let Some(outcome) = self.rate_limit.pace(&self.stopping, post).await else {
+                return ConnectionResult::Unfinished;
+            };
+            match outcome {
                 CallOutcome::Ok => {
                     record_delivery(deliveries, message_id, connection_id).await;
                     return ConnectionResult::Delivered;
@@ -121,17 +128,11 @@ impl Fanout {
                     );
                     return ConnectionResult::FailedForGood;
                 }
+                CallOutcome::Throttled => {
+                    back_off(message_id, connection_id, attempt, max_attempts, "HTTP 429").await;
+                }
                 CallOutcome::Transient(reason) => {
-                    tracing::debug!(
-                        message_id,
-                        connection_id,
-                        attempt,
-                        reason,
-                        "post failed; backing off"
-                    );
-                    if attempt < max_attempts {
-                        tokio::time::sleep(Backoff::CONNECTION.delay(attempt)).await;
-                    }
+                    back_off(message_id, connection_id, attempt, max_attempts, &reason).await;
                 }
             }
         }
@@ -149,6 +150,26 @@ impl Fanout {
         {
             tracing::warn!(%error, "could not retire a gone connection; the next broadcast will retry");
         }
+    }
+}
+
+/// Waits before the next attempt at one connection, if there is one.
+async fn back_off(
+    message_id: i64,
+    connection_id: &str,
+    attempt: u32,
+    max_attempts: u32,
+    reason: &str,
+) {
+    tracing::debug!(
+        message_id,
+        connection_id,
+        attempt,
+        reason,
+        "post failed; backing off"
+    );
+    if attempt < max_attempts {
+        tokio::time::sleep(Backoff::CONNECTION.delay(attempt)).await;
     }
 }
 

@@ -13,6 +13,8 @@
 //! - `backoff`: every pause between attempts (jobs, POSTs, claims).
 //! - `fanout`: bounded, retried, recorded delivery to many connections.
 //! - `management`: the Management API client and how its errors are read.
+//! - `rate_limit`: `APIGW_RATE_LIMIT`, one token bucket in Redis for every worker, cut on
+//!   429 and climbing back (AIMD); the post path's only pacing.
 //! - `delivery_log`: which connections already got a message.
 //! - `outbox_sweeper`: re-enqueues owed broadcasts that have no live job.
 //! - `interop`: Action Cable / AnyCable pub/sub.
@@ -33,6 +35,7 @@ mod management;
 mod metrics;
 mod outbox_sweeper;
 mod outcome;
+mod rate_limit;
 mod relay;
 pub mod runtime;
 pub mod startup;

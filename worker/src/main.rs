@@ -42,6 +42,7 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
         Some(_) => Some(shared::telemetry::prometheus::install()?),
         None => None,
     };
+    let rate_limit = settings.apigw_rate_limit;
     // A worker waiting at start-up for PostgreSQL or Redis still stops on the signal.
     let app = tokio::select! {
         app = worker::startup::build(common, settings, metrics) => app?,
@@ -62,5 +63,6 @@ async fn run(common: CommonSettings, settings: WorkerSettings) -> anyhow::Result
         log_format,
         &format!("worker started; Management API at {endpoint}"),
     );
+    tracing::debug!(rate_limit, "Management API rate limit (calls/s, 0 = off)");
     worker::runtime::run(app, stop).await
 }

@@ -13,6 +13,7 @@ use aws_sdk_apigatewaymanagement::primitives::Blob;
 use shared::config::WorkerSettings;
 
 use crate::metrics::PostMetrics;
+use crate::rate_limit::ThrottleSignal;
 
 /// What one call came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,10 @@ pub enum CallOutcome {
     Gone,
     /// 413: the payload can never be delivered.
     TooLarge,
-    /// 429, 5xx, timeouts, connection failures: worth another attempt.
+    /// 429 `LimitExceededException`: the account's quota (or the client's buffer) is full;
+    /// worth another attempt, at a lower rate.
+    Throttled,
+    /// 5xx, timeouts, connection failures: worth another attempt.
     Transient(String),
     /// Anything else (403: wrong endpoint or credentials; 400).
     Permanent(String),
@@ -42,7 +46,12 @@ impl ManagementApi {
             .connect_timeout(Duration::from_secs(3))
             .build();
         let mut builder = if uses_real_credentials(settings) {
-            let shared = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            // The region is ours to give: left to the loader, it would ask EC2 instance
+            // metadata for one at start-up, wherever the worker runs.
+            let shared = aws_config::defaults(BehaviorVersion::latest())
+                .region(Region::new(settings.apigw_region.clone()))
+                .load()
+                .await;
             aws_sdk_apigatewaymanagement::config::Builder::from(&shared)
         } else {
             // A local emulator accepts any signature; don't make a newcomer configure AWS.
@@ -87,6 +96,12 @@ impl ManagementApi {
     }
 }
 
+impl ThrottleSignal for CallOutcome {
+    fn is_throttled(&self) -> bool {
+        *self == CallOutcome::Throttled
+    }
+}
+
 /// AWS's credential chain unless the endpoint is on this machine and no keys are set.
 fn uses_real_credentials(settings: &WorkerSettings) -> bool {
     let local = url_host(&settings.apigw_endpoint).is_some_and(|host| {
@@ -126,7 +141,8 @@ where
         return match status {
             410 => CallOutcome::Gone,
             413 => CallOutcome::TooLarge,
-            429 | 500..=599 => CallOutcome::Transient(format!("HTTP {status}")),
+            429 => CallOutcome::Throttled,
+            500..=599 => CallOutcome::Transient(format!("HTTP {status}")),
             _ => CallOutcome::Permanent(format!("HTTP {status}: {}", describe(&error))),
         };
     }

@@ -22,6 +22,7 @@ use crate::management::ManagementApi;
 use crate::metrics::{BroadcastMetrics, JobMetrics, MetricsServer, Sampler};
 use crate::outbox_sweeper::OutboxSweeper;
 use crate::outcome::Settler;
+use crate::rate_limit::{RateLimiter, Tuning};
 use crate::relay::{OwnPublishes, Relay};
 
 /// How long a job waits for a database connection.
@@ -93,6 +94,13 @@ pub async fn build(
     let queues = Queues::new(redis.clone(), &common.queue_prefix);
     let deliveries = DeliveryLog::new(redis.clone(), &common.queue_prefix);
     let management = ManagementApi::new(&settings).await;
+    let rate_limit = RateLimiter::new(
+        settings.apigw_rate_limit,
+        redis.clone(),
+        &common.queue_prefix,
+        &worker_id,
+        Tuning::PRODUCTION,
+    );
     let stopping = CancellationToken::new();
     let policy = ClaimPolicy {
         lease: settings.job_lease,
@@ -101,6 +109,7 @@ pub async fn build(
     };
     let fanout = Fanout {
         management: management.clone(),
+        rate_limit: rate_limit.clone(),
         deliveries: deliveries.clone(),
         db: db.clone(),
         post_concurrency: settings.post_concurrency,
@@ -142,6 +151,8 @@ pub async fn build(
         .register(DeleteConnectionHandler {
             management,
             interop,
+            rate_limit,
+            stopping: stopping.clone(),
         });
     Ok(Worker {
         worker_id: worker_id.into(),

@@ -6,4 +6,5 @@ mod harness;
 mod faults;
 mod lifecycle;
 mod management;
+mod quota;
 mod websocket;

@@ -5,6 +5,12 @@ use std::time::Duration;
 
 use super::{ConfigError, Env, RedisSettings};
 
+/// Half of API Gateway's default account quota (10,000 requests/s, shared by every API of
+/// the account and region, clients' own messages included), so the rest stays for them.
+pub const DEFAULT_APIGW_RATE_LIMIT: u32 = 5_000;
+/// Far above any quota AWS grants; a larger value is a typo.
+const MAX_APIGW_RATE_LIMIT: u32 = 1_000_000;
+
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// Management API endpoint including the stage, e.g. `https://id.execute-api.region.amazonaws.com/prod`.
@@ -17,6 +23,9 @@ pub struct WorkerSettings {
     pub apigw_timeout: Duration,
     /// Attempts per connection within one run of a broadcast (429, 5xx, timeouts).
     pub apigw_max_attempts: u32,
+    /// `APIGW_RATE_LIMIT`: Management API calls per second for all worker processes of this
+    /// deployment together (one `QUEUE_PREFIX`); 0 turns the limit off.
+    pub apigw_rate_limit: u32,
     /// `PostToConnection` calls in flight at once, per broadcast job.
     pub post_concurrency: usize,
     /// Broadcast jobs run at once by this process (`default` queue).
@@ -85,6 +94,12 @@ impl WorkerSettings {
                 120_000,
             )?),
             apigw_max_attempts: env.ranged("APIGW_MAX_ATTEMPTS", 6, 1, 100)?,
+            apigw_rate_limit: env.ranged(
+                "APIGW_RATE_LIMIT",
+                DEFAULT_APIGW_RATE_LIMIT,
+                0,
+                MAX_APIGW_RATE_LIMIT,
+            )?,
             post_concurrency: env.ranged("WORKER_POST_CONCURRENCY", 256, 1, 10_000)?,
             broadcast_jobs: env.ranged("WORKER_BROADCAST_JOBS", 4, 1, 1_000)?,
             low_priority_jobs: env.ranged("WORKER_LOW_PRIORITY_JOBS", 4, 1, 1_000)?,
@@ -169,6 +184,7 @@ mod tests {
             settings.metrics_addr,
             Some(SocketAddr::from(([127, 0, 0, 1], 9091)))
         );
+        assert_eq!(settings.apigw_rate_limit, DEFAULT_APIGW_RATE_LIMIT);
     }
 
     #[test]
@@ -181,6 +197,12 @@ mod tests {
         let env = Env::from_pairs(&[("WORKER_METRICS_ADDR", "0.0.0.0:9100")]);
         let settings = WorkerSettings::from_env(&env).unwrap();
         assert_eq!(settings.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_rate_limit_can_be_turned_off() {
+        let off = WorkerSettings::from_env(&Env::from_pairs(&[("APIGW_RATE_LIMIT", "0")]));
+        assert_eq!(off.unwrap().apigw_rate_limit, 0);
     }
 
     #[test]
@@ -216,6 +238,10 @@ mod tests {
         for (variable, value) in [
             ("APIGW_ENDPOINT", "ftp://x"),
             ("WORKER_POST_CONCURRENCY", "0"),
+            ("APIGW_RATE_LIMIT", "-1"),
+            ("APIGW_RATE_LIMIT", "fast"),
+            ("APIGW_RATE_LIMIT", "2000000"),
+            ("APIGW_RATE_LIMIT", "1.5"),
             ("JOB_LEASE_SECS", "soon"),
             ("OUTBOX_GRACE_SECS", "0"),
             ("OUTBOX_SWEEP_MS", "fast"),

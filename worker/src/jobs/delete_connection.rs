@@ -7,10 +7,15 @@ use super::{JobError, JobHandler};
 use crate::interop::Interop;
 use crate::management::{CallOutcome, ManagementApi};
 use crate::outcome::JobOutcome;
+use crate::rate_limit::RateLimiter;
+use tokio_util::sync::CancellationToken;
 
 pub struct DeleteConnectionHandler {
     pub management: ManagementApi,
     pub interop: Interop,
+    /// `DeleteConnection` counts against the account's quota like a post.
+    pub rate_limit: RateLimiter,
+    pub stopping: CancellationToken,
 }
 
 impl JobHandler for DeleteConnectionHandler {
@@ -32,11 +37,18 @@ impl JobHandler for DeleteConnectionHandler {
                 },
             );
         }
-        Ok(match self.management.delete(&job.connection_id).await {
+        let delete = self.management.delete(&job.connection_id);
+        let Some(outcome) = self.rate_limit.pace(&self.stopping, delete).await else {
+            return Ok(JobOutcome::Retry(
+                "the worker stopped before the rate limit let the call go".to_owned(),
+            ));
+        };
+        Ok(match outcome {
             CallOutcome::Ok | CallOutcome::Gone => {
                 tracing::info!(connection_id = job.connection_id, "connection closed");
                 JobOutcome::Done
             }
+            CallOutcome::Throttled => JobOutcome::Retry("HTTP 429".to_owned()),
             CallOutcome::Transient(reason) => JobOutcome::Retry(reason),
             CallOutcome::TooLarge => JobOutcome::Permanent("413 on DeleteConnection".to_owned()),
             CallOutcome::Permanent(reason) => JobOutcome::Permanent(reason),
