@@ -18,6 +18,7 @@
 //! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
 //! - [`cable_client`]: a raw Action Cable client; [`node_cable`]: the stock
 //!   `@rails/actioncable` consumer run by Node.
+//! - [`schemathesis`]: the schemathesis fuzzer (PyPI), installed into a venv on first use.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -43,6 +44,7 @@ pub mod process;
 pub mod raw_http;
 pub mod redis;
 pub mod redis_server;
+pub mod schemathesis;
 pub mod stack;
 pub mod swarm;
 pub mod wait;

@@ -40,6 +40,11 @@ async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
     let addr = app.local_addr()?;
     // Handlers first: a SIGTERM right after the "listening" line must drain, not kill.
     let stop = shared::shutdown::listen();
+    // Before the "listening" line, which tells a supervisor that web is up.
+    if let Some(admin) = app.admin_addr().transpose()? {
+        println!("web admin listening on http://{admin}");
+        tracing::info!(%admin, "web admin listening: /metrics, /api, /admin, /demo");
+    }
     println!("web listening on http://{addr}");
     tracing::info!(%addr, "web listening");
     app.run_until(async {
