@@ -83,9 +83,3 @@ pub fn routes(web: &WebSettings) -> Option<impl Endpoint + 'static> {
             .boxed(),
     )
 }
-
-/// The document as served, for tests.
-#[cfg(test)]
-pub fn spec() -> String {
-    service().spec()
-}
