@@ -12,11 +12,13 @@
 //! - [`i18n`]: localized alerts, channel names and dates.
 //! - [`message_view`]: the `<message>` JSON clients render.
 //! - [`jobs`]: `BroadcastJob` and `DeleteConnectionJob`.
+//! - [`dead_jobs`]: deleting dead jobs, giving up their broadcasts.
 //! - [`queue`]: the prioritized Redis queues, the stored job envelope, and the clock they read.
 //! - [`shutdown`]: the SIGTERM/SIGINT every binary stops on.
 
 pub mod config;
 pub mod db;
+pub mod dead_jobs;
 pub mod domain;
 pub mod entities;
 pub mod i18n;

@@ -74,6 +74,12 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
+/// The target directory this test executable was built into: a home for tools the tests
+/// install (see [`crate::schemathesis`]), kept between runs like the build.
+pub fn target_dir() -> PathBuf {
+    layout().target_dir
+}
+
 fn layout() -> Layout {
     // …/<target>/<profile>/deps/e2e-<hash>; with `--target <triple>`: …/<target>/<triple>/<profile>/deps/…
     let exe = std::env::current_exe().expect("the test executable has a path");

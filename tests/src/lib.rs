@@ -23,6 +23,7 @@
 //!   `@rails/actioncable` consumer run by Node.
 //! - [`traffic`]: the Management API traffic the emulator saw between two stats snapshots
 //!   (requests per second, 429s over the account quota).
+//! - [`schemathesis`]: the schemathesis fuzzer (PyPI), installed into a venv on first use.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -52,6 +53,7 @@ pub mod redis;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod redis_tls;
+pub mod schemathesis;
 pub mod stack;
 pub mod swarm;
 pub mod traffic;

@@ -134,6 +134,16 @@ impl WebApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// The `ADMIN_ADDR` listener's base URL, from web's `web admin listening on` line
+    /// (printed before the line `spawn` waits for). `None` without `ADMIN_ADDR`.
+    pub fn admin_base_url(&self) -> Option<String> {
+        let transcript = self.service.logs().transcript();
+        transcript.lines().find_map(|line| {
+            line.split_once("web admin listening on ")
+                .map(|(_, url)| url.trim().to_owned())
+        })
+    }
+
     pub fn http(&self) -> &reqwest::Client {
         &self.http
     }

@@ -3,6 +3,8 @@
 //! Run with `cargo test -p e2e` (the harness builds the workspace's binaries itself).
 //! PostgreSQL (`TEST_POSTGRES_URL`) and Redis (`TEST_REDIS_URL`) must be running.
 
+mod admin_api;
+mod api_fuzz;
 mod cable_chat;
 mod cable_protocol;
 mod cable_streams;
@@ -21,6 +23,7 @@ mod web_bad_input;
 mod web_callbacks;
 mod web_drain;
 mod web_history;
+mod web_listeners;
 mod web_ops;
 mod web_outages;
 mod web_races;

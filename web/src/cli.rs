@@ -46,9 +46,10 @@ pub async fn run(
             let user = NewUser::parse(&code, &name, image.as_deref())?;
             let (user, _) = users::upsert(&db, &user).await?;
             serde_json::json!({"code": user.code, "name": user.name, "image": user.image_path})
+                .to_string()
         }
         Command::Token { user } => {
-            let issued = crate::admin::tokens_issue(
+            let issued = crate::api::tokens_issue(
                 &db,
                 user.as_deref(),
                 web.token_expired_start_minutes,
@@ -56,7 +57,8 @@ pub async fn run(
             )
             .await
             .map_err(|error| anyhow::anyhow!(common.locale.alert(error.alert())))?;
-            serde_json::to_value(issued)?
+            // `token` first: the struct's field order (a `Value` would sort the keys).
+            serde_json::to_string(&issued)?
         }
     };
     println!("{output}");

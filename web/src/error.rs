@@ -64,6 +64,15 @@ impl From<shared::queue::QueueError> for ApiError {
     }
 }
 
+impl From<shared::dead_jobs::DeadJobError> for ApiError {
+    fn from(error: shared::dead_jobs::DeadJobError) -> Self {
+        match error {
+            shared::dead_jobs::DeadJobError::Queue(error) => error.into(),
+            shared::dead_jobs::DeadJobError::Database(error) => error.into(),
+        }
+    }
+}
+
 /// An error as its client sees it: the action it answers, and the frame it echoes, if any.
 /// Handlers return it; [`render`] turns it into the response.
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +182,7 @@ fn status_of(action: Option<Action>, error: &ApiError) -> StatusCode {
         (
             _,
             RequestUnknownMethod | RequestNotFound | UserNotFound | AdminDisabled
-            | ConnectionIdNotFound | ChannelNotSubscribed,
+            | ConnectionIdNotFound | ChannelNotSubscribed | JobNotFound,
         ) => StatusCode::NOT_FOUND,
         (_, RequestMethodNotAllowed) => StatusCode::METHOD_NOT_ALLOWED,
         (_, ServiceUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
@@ -181,14 +190,25 @@ fn status_of(action: Option<Action>, error: &ApiError) -> StatusCode {
     }
 }
 
-/// Every error response of web: a handler's [`Failure`], or poem's own errors (unknown
-/// route, wrong HTTP method, unreadable body), as JSON in the locale.
+/// Every error response of web: a handler's [`Failure`], or poem's and poem-openapi's own
+/// errors (unknown route, wrong HTTP method, unreadable body, a parameter that does not
+/// parse, a missing admin key), as JSON in the locale.
 pub fn render(error: poem::Error, locale: Locale) -> Response {
+    // An admin API operation's error response (`api::problem`), already in this shape.
+    if error.is_from_response() {
+        return error.into_response();
+    }
     let error = match error.downcast::<Failure>() {
         Ok(failure) => return failure.into_reply(locale).into_response(),
         Err(error) => error,
     };
     let alert = match error.status() {
+        _ if error.is::<poem_openapi::error::ParseParamError>()
+            || error.is::<poem_openapi::error::ParsePathError>() =>
+        {
+            Alert::RequestInvalidField
+        }
+        StatusCode::UNAUTHORIZED => Alert::AdminUnauthorized,
         StatusCode::NOT_FOUND => Alert::RequestNotFound,
         StatusCode::METHOD_NOT_ALLOWED => Alert::RequestMethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => Alert::RequestTooLarge,

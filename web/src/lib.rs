@@ -7,13 +7,15 @@
 //! - `callbacks`: `$connect`, `$disconnect`, and `$default`, the HTTP adapter of `chat`.
 //! - `cable`: the Action Cable server at `/cable` for `@rails/actioncable` clients, the
 //!   other adapter of `chat`.
-//! - `admin`: issuing users and tokens.
+//! - `api`: the admin API at `/api`, described by OpenAPI (users, tokens, messages,
+//!   connections, queues).
+//! - `routes`: which listener answers what: the public one, and `ADMIN_ADDR`'s.
 //! - `edge`: reading bodies, and the limits every connection and request is held to.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; `request_metrics`: what `/metrics` counts.
 //! - [`cli`]: the operator commands.
 //! - `error`: every error's status and localized body; `reply`, `state`: handlers' plumbing.
 
-mod admin;
+mod api;
 mod cable;
 mod callbacks;
 mod chat;
@@ -24,6 +26,7 @@ mod health;
 mod listener;
 mod reply;
 mod request_metrics;
+mod routes;
 mod shutdown;
 pub mod startup;
 mod state;

@@ -43,6 +43,13 @@ async fn serve(common: CommonSettings, web: WebSettings) -> anyhow::Result<()> {
     let addr = app.local_addr()?;
     // Handlers first: a SIGTERM right after the "listening" line must drain, not kill.
     let stop = shared::shutdown::listen();
+    // Before the "listening" line, which tells a supervisor that web is up.
+    if let Some(admin) = app.admin_addr().transpose()? {
+        shared::telemetry::announce_ready(
+            log_format,
+            &format!("web admin listening on http://{admin}"),
+        );
+    }
     shared::telemetry::announce_ready(log_format, &format!("web listening on http://{addr}"));
     app.run_until(async {
         stop.await;

@@ -6,20 +6,22 @@ use std::time::Duration;
 
 use anyhow::Context;
 use metrics_exporter_prometheus::PrometheusHandle;
-use poem::{EndpointExt, Route, Server, get};
+use poem::{Endpoint, EndpointExt, Route, Server};
 use shared::config::{CommonSettings, WebSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{Queues, RedisConnection};
 use tokio::net::TcpListener;
 
-use crate::cable::{self, Cable};
+use crate::cable::Cable;
 use crate::listener::{Connections, DrainingAcceptor};
 use crate::shutdown::{self, Draining, Periods};
 use crate::state::{AppState, Inner};
-use crate::{admin, callbacks, edge, error, health, request_metrics};
+use crate::{edge, error, request_metrics, routes};
 
 pub struct Application {
     listener: TcpListener,
+    /// `ADMIN_ADDR`'s listener, when set: the operators' routes are served there only.
+    admin_listener: Option<TcpListener>,
     state: AppState,
 }
 
@@ -45,6 +47,14 @@ impl Application {
         let listener = TcpListener::bind(web.addr)
             .await
             .with_context(|| format!("cannot listen on WEB_ADDR {}", web.addr))?;
+        let admin_listener = match web.admin_addr {
+            None => None,
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on ADMIN_ADDR {addr}"))?,
+            ),
+        };
         let draining = Draining::default();
         // Streams stop when the drain starts: every socket is then told to reconnect elsewhere.
         let cable = Cable::start(&common, &web, draining.token())
@@ -60,11 +70,20 @@ impl Application {
             draining,
             cable,
         });
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            admin_listener,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where the operators' routes are served, when `ADMIN_ADDR` is set.
+    pub fn admin_addr(&self) -> Option<std::io::Result<SocketAddr>> {
+        self.admin_listener.as_ref().map(TcpListener::local_addr)
     }
 
     /// Serves until `shutdown` resolves, then drains and stops as [`shutdown`] describes.
@@ -75,25 +94,47 @@ impl Application {
             drain: self.state.web.drain,
             grace: self.state.web.shutdown_grace,
         };
-        let app = cable::route(Route::new(), &self.state.web)
-            .nest("/ws_apigateway", callbacks::routes())
-            .nest("/api", admin::routes())
-            .at("/healthz", get(health::healthz))
-            .at("/readyz", get(health::readyz))
-            .at("/metrics", get(health::metrics))
-            .around(request_metrics::record)
-            .catch_all_error(move |error| async move { error::render(error, locale) })
-            .around(shutdown::close_while_draining)
-            .with(edge::BodyGuard::new(self.state.web.body_timeout));
+        let web = &self.state.web;
+        let (public, admin) = match self.admin_listener {
+            None => (routes::admin(routes::public(Route::new(), web), web), None),
+            Some(listener) => (
+                routes::public(Route::new(), web),
+                Some((routes::admin(Route::new(), web), listener)),
+            ),
+        };
+        // Both listeners drain together: one set of connections, one stop.
         let connections = Connections::default();
-        let acceptor = DrainingAcceptor::new(self.listener, connections.clone(), draining.token())?;
-        let acceptor = edge::guard_connections(acceptor, &self.state.web, locale);
-        let app = app.data(self.state);
+        let serve = |route: Route, listener: TcpListener| {
+            let app = with_middleware(route, &self.state);
+            let acceptor = DrainingAcceptor::new(listener, connections.clone(), draining.token())
+                .map(|acceptor| edge::guard_connections(acceptor, &self.state.web, locale));
+            async move { Server::new_with_acceptor(acceptor?).run(app).await }
+        };
+        let public = serve(public, self.listener);
+        let admin = admin.map(|(route, listener)| serve(route, listener));
+        let servers = async move {
+            match admin {
+                None => public.await,
+                Some(admin) => tokio::try_join!(public, admin).map(|_| ()),
+            }
+        };
         // poem's graceful shutdown is never triggered: it would reset requests on their way
-        // in. Web stops when `drain_then_stop` is done, dropping the server.
+        // in. Web stops when `drain_then_stop` is done, dropping the servers.
         tokio::select! {
-            served = Server::new_with_acceptor(acceptor).run(app) => served.context("server failed"),
+            served = servers => served.context("server failed"),
             () = shutdown::drain_then_stop(signal, draining, connections, periods) => Ok(()),
         }
     }
+}
+
+/// What every response of either listener goes through: metrics, JSON errors in the locale,
+/// `Connection: close` while draining, the body deadline.
+fn with_middleware(route: Route, state: &AppState) -> impl Endpoint + 'static {
+    let locale = state.common.locale;
+    route
+        .around(request_metrics::record)
+        .catch_all_error(move |error| async move { error::render(error, locale) })
+        .around(shutdown::close_while_draining)
+        .with(edge::BodyGuard::new(state.web.body_timeout))
+        .data(state.clone())
 }

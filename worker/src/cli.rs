@@ -1,7 +1,9 @@
-//! Operator commands: queue counts, one job's JSON, retrying dead jobs, the outbox.
+//! Operator commands: queue counts, one job's JSON, dead jobs (list, retry, delete), the
+//! outbox. They call the same code as the admin API's `/api/queues`.
 
 use clap::{Parser, Subcommand};
 use shared::config::CommonSettings;
+use shared::dead_jobs;
 use shared::queue::{QueueName, Queues, RedisConnection};
 
 #[derive(Parser)]
@@ -19,18 +21,30 @@ pub enum Command {
     Queues,
     /// Print one job's stored JSON.
     Show { queue: QueueName, id: String },
-    /// List dead job ids of a queue, oldest first.
+    /// Print the dead jobs of a queue, oldest first, as a JSON array (`[]` when none), with
+    /// each one's job, last error and attempts.
     Dead {
         queue: QueueName,
         #[arg(long, default_value_t = 100)]
-        limit: isize,
+        limit: usize,
     },
     /// Print how many broadcasts the outbox still owes (stored messages whose broadcast has
     /// not finished), as JSON.
     Outbox,
-    /// Move a dead job (or, with --all, every dead job) back to waiting.
+    /// Move a dead job (or, with --all, every dead job) back to waiting; prints
+    /// `{"retried":N}`. A job id that is not dead is an error; `--all` with none is not.
     RetryDead {
         queue: QueueName,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        id: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// Delete a dead job (or, with --all, every dead job) for good; prints `{"deleted":N}`.
+    /// Deleting the last dead job of a broadcast gives that broadcast up.
+    DeleteDead {
+        queue: QueueName,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
         id: Option<String>,
         #[arg(long)]
         all: bool,
@@ -67,24 +81,37 @@ pub async fn run(command: Command, common: &CommonSettings) -> anyhow::Result<()
             None => anyhow::bail!("no job {id} in {}", queue.as_str()),
         },
         Command::Dead { queue, limit } => {
-            for id in queues.get(queue).dead_ids(limit).await? {
-                println!("{id}");
-            }
+            let jobs = queues.get(queue).dead_jobs(limit).await?;
+            println!("{}", serde_json::to_string(&jobs)?);
         }
         Command::RetryDead { queue, id, all } => {
-            let ids = match (id, all) {
-                (Some(id), false) => vec![id],
-                (None, true) => queues.get(queue).dead_ids(isize::MAX).await?,
-                _ => anyhow::bail!("give a job id or --all"),
+            let queue = queues.get(queue);
+            let retried = match id {
+                None if all => queue.retry_all_dead().await?,
+                None => unreachable!("clap requires an id or --all"),
+                Some(id) => {
+                    if !queue.retry_dead(&id).await? {
+                        anyhow::bail!("no dead job {id} in {}", queue.name().as_str());
+                    }
+                    1
+                }
             };
-            let mut moved = 0;
-            for id in &ids {
-                moved += usize::from(queues.get(queue).retry_dead(id).await?);
-            }
-            println!("{{\"retried\":{moved}}}");
-            if moved == 0 {
-                anyhow::bail!("no such dead job");
-            }
+            println!("{}", serde_json::json!({ "retried": retried }));
+        }
+        Command::DeleteDead { queue, id, all } => {
+            let db = shared::db::connect(&common.database_url).await?;
+            let queue = queues.get(queue);
+            let deleted = match id {
+                None if all => dead_jobs::delete_all(&db, queue).await?,
+                None => unreachable!("clap requires an id or --all"),
+                Some(id) => {
+                    if !dead_jobs::delete(&db, queue, &id).await? {
+                        anyhow::bail!("no dead job {id} in {}", queue.name().as_str());
+                    }
+                    1
+                }
+            };
+            println!("{}", serde_json::json!({ "deleted": deleted }));
         }
     }
     Ok(())

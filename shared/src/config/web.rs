@@ -9,6 +9,9 @@ use crate::domain::AllowedOrigins;
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub addr: SocketAddr,
+    /// `ADMIN_ADDR`: when set, `/metrics`, `/api/*`, `/admin` and `/demo` are served on this
+    /// second listener only, and `addr` answers just the callbacks, `/cable` and the probes.
+    pub admin_addr: Option<SocketAddr>,
     pub allowed_origins: AllowedOrigins,
     pub gateway_secret: Option<Secret>,
     pub admin_api_key: Option<Secret>,
@@ -76,6 +79,14 @@ impl WebSettings {
         }
         Ok(Self {
             addr: env.parse("WEB_ADDR", SocketAddr::from(([127, 0, 0, 1], 3000)))?,
+            admin_addr: env
+                .optional("ADMIN_ADDR")
+                .map(|raw| {
+                    raw.parse().map_err(|error: std::net::AddrParseError| {
+                        ConfigError::new("ADMIN_ADDR", format!("{raw:?}: {error}"))
+                    })
+                })
+                .transpose()?,
             allowed_origins,
             gateway_secret: env.optional("GATEWAY_SECRET").map(Secret::new),
             admin_api_key: env.optional("ADMIN_API_KEY").map(Secret::new),
@@ -149,14 +160,29 @@ mod tests {
         let settings = WebSettings::from_env(&Env::from_pairs(&[])).unwrap();
         assert_eq!(settings.addr.port(), 3000);
         assert!(settings.admin_api_key.is_none());
+        assert_eq!(
+            settings.admin_addr, None,
+            "one listener unless ADMIN_ADDR is set"
+        );
         assert_eq!(settings.cable.path, "/cable");
         assert_eq!(settings.cable.channel_prefix, "");
+    }
+
+    #[test]
+    fn admin_addr_is_a_second_listener() {
+        let env = Env::from_pairs(&[("ADMIN_ADDR", "127.0.0.1:3001")]);
+        let settings = WebSettings::from_env(&env).unwrap();
+        assert_eq!(
+            settings.admin_addr,
+            Some(SocketAddr::from(([127, 0, 0, 1], 3001)))
+        );
     }
 
     #[test]
     fn bad_values_name_their_variable() {
         for (variable, value) in [
             ("WEB_ADDR", "localhost"),
+            ("ADMIN_ADDR", "127.0.0.1"),
             ("ALLOWED_ORIGINS", "not an origin"),
             ("TOKEN_EXPIRED_HOURS", "-1"),
             ("TOKEN_EXPIRED_START_MINUTES", "five"),

@@ -51,6 +51,7 @@ alerts! {
     UserNameInvalid => "user_name_invalid",
     UserImageInvalid => "user_image_invalid",
     InternalError => "internal_error",
+    JobNotFound => "job_not_found",
 }
 
 impl From<crate::domain::TokenRefusal> for Alert {

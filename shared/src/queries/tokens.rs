@@ -203,3 +203,22 @@ pub async fn audience_targets(
         })
         .collect())
 }
+
+/// A user's tokens bound to a live connection of either kind (authenticated, not yet
+/// unsubscribed or gone): what closing every connection of the user must reach.
+pub async fn live_connections_of_user(
+    db: &impl ConnectionTrait,
+    user_id: i64,
+) -> Result<Vec<ws_tokens::Model>, DbErr> {
+    ws_tokens::Entity::find()
+        .filter(ws_tokens::Column::UserId.eq(user_id))
+        .filter(ws_tokens::Column::LastStatus.eq(TokenStatus::Success.as_str()))
+        .filter(
+            Condition::any()
+                .add(ws_tokens::Column::ConnectionId.is_not_null())
+                .add(ws_tokens::Column::RequestId.is_not_null()),
+        )
+        .order_by_asc(ws_tokens::Column::Id)
+        .all(db)
+        .await
+}

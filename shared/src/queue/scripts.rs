@@ -278,13 +278,31 @@ return 1
 });
 pub static RETRY_DEAD: LazyLock<Script> = LazyLock::new(|| Script::new(&RETRY_DEAD_LUA));
 
+/// ARGV: id. Drops a dead job with its payload, attempts and error. Returns {0, nil} when no
+/// dead job has that id, {1, nil} when dropped, {1, group} when it was its group's last live
+/// job.
+static DELETE_DEAD_LUA: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{LEAVE_GROUP}{}",
+        r#"
+local id = ARGV[1]
+if redis.call('ZREM', KEYS[6], id) == 0 then return {0, false} end
+redis.call('HDEL', KEYS[1], id)
+redis.call('HDEL', KEYS[8], id)
+redis.call('HDEL', KEYS[9], id)
+return {1, leave_group(id)}
+"#
+    )
+});
+pub static DELETE_DEAD: LazyLock<Script> = LazyLock::new(|| Script::new(&DELETE_DEAD_LUA));
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::queue::QueueKeys;
     use crate::queue::slot::hash_slot;
 
-    fn sources() -> [(&'static str, &'static str); 8] {
+    fn sources() -> [(&'static str, &'static str); 9] {
         [
             ("PUSH", PUSH_LUA.as_str()),
             ("CLAIM", CLAIM_LUA.as_str()),
@@ -294,6 +312,7 @@ mod tests {
             ("EXTEND", EXTEND_LUA.as_str()),
             ("RELEASE", RELEASE_LUA.as_str()),
             ("RETRY_DEAD", RETRY_DEAD_LUA.as_str()),
+            ("DELETE_DEAD", DELETE_DEAD_LUA.as_str()),
         ]
     }
 

@@ -22,6 +22,7 @@ use shared::queries::tokens;
 use self::command::Command;
 pub use self::command::Method;
 pub use self::frame::Frame;
+pub use self::send_message::post as post_message;
 use crate::error::{ApiError, Failure};
 use crate::reply::{Action, Reply};
 use crate::state::AppState;

@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 use shared::domain::{Channel, ChannelKind, MessageBody};
+use shared::entities::{messages, users};
 use shared::i18n::Alert;
 use shared::jobs::BroadcastJob;
 use shared::queries::outbox;
@@ -26,14 +27,26 @@ pub async fn run(
         ChannelKind::User => Channel::User(auth.user_code().ok_or_else(not_subscribed)?),
     };
     let body = body?;
+    post(state, user, channel, &body).await?;
+    Ok(Map::new())
+}
+
+/// Stores `body` from `user` on `channel` and enqueues its broadcast: `send_message`'s
+/// effect, shared with the admin API's `POST /api/messages`.
+pub async fn post(
+    state: &AppState,
+    user: &users::Model,
+    channel: Channel,
+    body: &MessageBody,
+) -> Result<messages::Model, ApiError> {
     // The message and the broadcast it is owed commit together, before any job exists, so
     // a worker always finds the message. The outbox stands for the job until one is queued:
     // if Redis is down now, the worker's sweeper enqueues it later, and the sender is told
     // the truth, that the message is stored and will be delivered.
-    let message = outbox::store_message(&state.db, &channel, &body, user.id).await?;
-    let stored = match kind {
-        ChannelKind::All => "all_channel",
-        ChannelKind::User => "user_channel",
+    let message = outbox::store_message(&state.db, &channel, body, user.id).await?;
+    let stored = match channel {
+        Channel::All => "all_channel",
+        Channel::User(_) => "user_channel",
     };
     metrics::counter!("web_messages_stored_total", "channel" => stored).increment(1);
     match state
@@ -52,5 +65,5 @@ pub async fn run(
             "message stored; the broadcast stays in the outbox until Redis is back"
         ),
     }
-    Ok(Map::new())
+    Ok(message)
 }
