@@ -12,6 +12,7 @@
 //! - [`i18n`]: localized alerts, channel names and dates.
 //! - [`message_view`]: the `<message>` JSON clients render.
 //! - [`jobs`]: `BroadcastJob` and `DeleteConnectionJob`.
+//! - [`recent_broadcasts`]: what each broadcast run achieved, for the `/admin` dashboard.
 //! - [`queue`]: the prioritized Redis queues, the stored job envelope, and the clock they read.
 //! - [`shutdown`]: the SIGTERM/SIGINT every binary stops on.
 
@@ -24,5 +25,6 @@ pub mod jobs;
 pub mod message_view;
 pub mod queries;
 pub mod queue;
+pub mod recent_broadcasts;
 pub mod shutdown;
 pub mod telemetry;

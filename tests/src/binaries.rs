@@ -32,6 +32,11 @@ pub fn use_bin_dir(dir: PathBuf) {
     let _ = BIN_DIR.set(dir);
 }
 
+/// The target directory the tests were built in (where screenshots are written, too).
+pub fn target_dir() -> PathBuf {
+    layout().target_dir
+}
+
 /// The path of the workspace binary `name`, built on first use. Panics with cargo's output
 /// when it cannot be built.
 pub fn binary(name: &str) -> PathBuf {

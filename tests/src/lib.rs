@@ -18,6 +18,8 @@
 //! - [`swarm`]: many real WebSocket clients counting, per connection, what arrived.
 //! - [`cable_client`]: a raw Action Cable client; [`node_cable`]: the stock
 //!   `@rails/actioncable` consumer run by Node.
+//! - [`browser`]: headless Chromium driven by playwright-core, for the `/demo` and `/admin`
+//!   pages.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -32,6 +34,7 @@
 
 pub mod audience;
 pub mod binaries;
+pub mod browser;
 pub mod cable_client;
 pub mod db;
 pub mod emulator;

@@ -3,6 +3,8 @@
 //! Run with `cargo test -p e2e` (the harness builds the workspace's binaries itself).
 //! PostgreSQL (`TEST_POSTGRES_URL`) and Redis (`TEST_REDIS_URL`) must be running.
 
+mod browser_admin;
+mod browser_demo;
 mod cable_chat;
 mod cable_protocol;
 mod cable_streams;
@@ -20,6 +22,7 @@ mod web_drain;
 mod web_history;
 mod web_ops;
 mod web_outages;
+mod web_pages;
 mod web_races;
 mod web_send;
 mod web_slow_clients;

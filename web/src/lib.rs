@@ -8,6 +8,7 @@
 //! - `cable`: the Action Cable server at `/cable` for `@rails/actioncable` clients, the
 //!   other adapter of `chat`.
 //! - `admin`: issuing users and tokens.
+//! - `dashboard`: `/admin`, the operator dashboard; `demo`: `/demo`, the chat page.
 //! - `edge`: reading bodies, and the limits every connection and request is held to.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; `request_metrics`: what `/metrics` counts.
 //! - [`cli`]: the operator commands.
@@ -18,6 +19,8 @@ mod cable;
 mod callbacks;
 mod chat;
 pub mod cli;
+mod dashboard;
+mod demo;
 mod edge;
 mod error;
 mod health;

@@ -16,7 +16,7 @@ use crate::cable::{self, Cable};
 use crate::listener::{Connections, DrainingAcceptor};
 use crate::shutdown::{self, Draining, Periods};
 use crate::state::{AppState, Inner};
-use crate::{admin, callbacks, edge, error, health, request_metrics};
+use crate::{admin, callbacks, dashboard, demo, edge, error, health, request_metrics};
 
 pub struct Application {
     listener: TcpListener,
@@ -77,6 +77,8 @@ impl Application {
         let app = cable::route(Route::new(), &self.state.web)
             .nest("/ws_apigateway", callbacks::routes())
             .nest("/api", admin::routes())
+            .nest("/admin", dashboard::routes(&self.state))
+            .nest("/demo", demo::routes(&self.state))
             .at("/healthz", get(health::healthz))
             .at("/readyz", get(health::readyz))
             .at("/metrics", get(health::metrics))

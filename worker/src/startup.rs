@@ -8,6 +8,7 @@ use anyhow::Context;
 use shared::config::{CommonSettings, WorkerSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{ClaimPolicy, Queues, redis_connection};
+use shared::recent_broadcasts::RecentBroadcasts;
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery_log::DeliveryLog;
@@ -109,6 +110,7 @@ pub async fn build(common: CommonSettings, settings: WorkerSettings) -> anyhow::
             queue: queues.default.clone(),
             split_size: settings.broadcast_split_size,
             fanout: fanout.clone(),
+            recent: RecentBroadcasts::new(redis.clone(), &common.queue_prefix),
         })
         .register(RelayHandler {
             db: db.clone(),

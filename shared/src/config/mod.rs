@@ -6,11 +6,13 @@
 //! and Redis on 127.0.0.1:6379.
 
 mod env;
+mod pages;
 mod secret;
 mod web;
 mod worker;
 
 pub use env::{ConfigError, Env};
+pub use pages::PagesSettings;
 pub use secret::Secret;
 pub use web::{CableSettings, WebSettings};
 pub use worker::{InteropSettings, WorkerSettings};

@@ -12,7 +12,7 @@
 //! - `scripts`: every state change, one Lua script each.
 //! - `producer`: pushing jobs (web, and broadcasts splitting themselves).
 //! - `consumer`: claiming, acknowledging, retrying, burying, lease renewal.
-//! - `inspect`: counts and dead-job retries for operators.
+//! - `inspect`: counts, dead jobs, and their retry or deletion, for operators.
 
 mod clock;
 mod connection;
@@ -27,7 +27,7 @@ pub use clock::{Clock, SystemClock};
 pub use connection::{RedisConnection, redis_connection};
 pub use consumer::{Acked, ClaimPolicy, ClaimedJob};
 pub use envelope::{Envelope, StoredEnvelope};
-pub use inspect::QueueCounts;
+pub use inspect::{DeadJob, DeletedDead, QueueCounts};
 pub use keys::QueueKeys;
 
 use std::sync::Arc;

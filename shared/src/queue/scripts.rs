@@ -259,3 +259,20 @@ return 1
 "#
     ))
 });
+
+/// ARGV: id. Drops a dead job and its payload for good. Returns {0, nil} when no dead job
+/// has that id, {1, nil} when dropped, {1, group} when it was the last live job of its group.
+pub static DELETE_DEAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{LEAVE_GROUP}{}",
+        r#"
+local id = ARGV[1]
+if redis.call('ZREM', KEYS[6], id) == 0 then return {0, false} end
+redis.call('HDEL', KEYS[1], id)
+redis.call('HDEL', KEYS[8], id)
+redis.call('HDEL', KEYS[9], id)
+-- false becomes nil in the reply
+return {1, leave_group(id)}
+"#
+    ))
+});
