@@ -52,6 +52,8 @@ pub fn page(overview: &Overview) -> Markup {
         html lang="en" {
             head {
                 meta charset="utf-8";
+                // No favicon request (web has none to serve).
+                link rel="icon" href="data:,";
                 @if let Some(secs) = overview.poll_secs {
                     meta http-equiv="refresh" content=(secs);
                 }

@@ -31,6 +31,8 @@ pub fn show(Data(state): Data<&AppState>) -> Html<String> {
         html lang="en" {
             head {
                 meta charset="utf-8";
+                // No favicon request (web has none to serve).
+                link rel="icon" href="data:,";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "wsgw demo chat" }
                 style { (PreEscaped(STYLE)) }
