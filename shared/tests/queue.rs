@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use shared::queue::{
-    Acked, ClaimPolicy, ClaimedJob, Clock, DeletedDead, Job, JobQueue, QueueName,
-    redis_connection,
+    Acked, ClaimPolicy, ClaimedJob, Clock, DeletedDead, Job, JobQueue, QueueName, redis_connection,
 };
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -432,11 +431,19 @@ async fn dead_jobs_show_their_error_attempts_and_time_and_can_be_deleted() {
         .await
         .unwrap();
     let job = f.claim_one("w:1", 5_000).await.unwrap();
-    assert!(f.queue.bury(&job, "boom: 3 connections failing", 10).await.unwrap());
+    assert!(
+        f.queue
+            .bury(&job, "boom: 3 connections failing", 10)
+            .await
+            .unwrap()
+    );
     let dead = f.queue.dead_jobs(10).await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0].id, job.id);
-    assert_eq!(dead[0].error.as_deref(), Some("boom: 3 connections failing"));
+    assert_eq!(
+        dead[0].error.as_deref(),
+        Some("boom: 3 connections failing")
+    );
     assert_eq!(dead[0].attempts, 1);
     assert_eq!(dead[0].died_at_ms, f.clock.now_ms());
     let payload: serde_json::Value =
@@ -453,7 +460,11 @@ async fn dead_jobs_show_their_error_attempts_and_time_and_can_be_deleted() {
         "its group has no live job left"
     );
     assert!(f.queue.dead_jobs(10).await.unwrap().is_empty());
-    assert_eq!(f.queue.show(&job.id).await.unwrap(), None, "the payload is gone");
+    assert_eq!(
+        f.queue.show(&job.id).await.unwrap(),
+        None,
+        "the payload is gone"
+    );
     assert!(!f.queue.retry_dead(&job.id).await.unwrap());
     assert_eq!(
         f.queue.delete_dead(&job.id).await.unwrap(),

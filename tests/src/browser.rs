@@ -78,7 +78,8 @@ impl Browser {
             .expect("the driver printed its readiness");
         let ready: Value = serde_json::from_str(&first).expect("the readiness line is JSON");
         assert_eq!(
-            ready["ready"], true,
+            ready["ready"],
+            true,
             "chromium ({}) did not start: {}",
             chromium.display(),
             ready["error"]
@@ -125,7 +126,9 @@ impl Browser {
     }
 
     pub async fn goto(&mut self, page: &str, url: &str) -> u16 {
-        let status = self.run(json!({"cmd": "goto", "page": page, "url": url})).await;
+        let status = self
+            .run(json!({"cmd": "goto", "page": page, "url": url}))
+            .await;
         status.as_u64().expect("a status") as u16
     }
 
@@ -142,8 +145,10 @@ impl Browser {
     /// Clicks the element of `role` named `name` (e.g. the button "Join"), inside the
     /// element `within` matches when given.
     pub async fn click(&mut self, page: &str, role: &str, name: &str, within: Option<&str>) {
-        self.run(json!({"cmd": "click", "page": page, "role": role, "name": name, "within": within}))
-            .await;
+        self.run(
+            json!({"cmd": "click", "page": page, "role": role, "name": name, "within": within}),
+        )
+        .await;
     }
 
     /// Waits until an element matching `selector` contains `text`.

@@ -29,12 +29,14 @@ pub(crate) fn ensure_installed() -> PathBuf {
     let mut installed = INSTALLED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let present = ["@rails/actioncable", "ws", "playwright-core"].iter().all(|package| {
-        dir.join("node_modules")
-            .join(package)
-            .join("package.json")
-            .exists()
-    });
+    let present = ["@rails/actioncable", "ws", "playwright-core"]
+        .iter()
+        .all(|package| {
+            dir.join("node_modules")
+                .join(package)
+                .join("package.json")
+                .exists()
+        });
     if !*installed && !present {
         let output = std::process::Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])

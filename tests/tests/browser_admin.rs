@@ -56,10 +56,17 @@ async fn a_dead_broadcast_is_retried_from_the_dashboard() {
     assert_eq!(status, 200);
     let row = format!("tr.dead-job[data-job-id=\"{job_id}\"]");
     browser
-        .wait_text("admin", &format!("{row} td.error"), "2 connections still failing")
+        .wait_text(
+            "admin",
+            &format!("{row} td.error"),
+            "2 connections still failing",
+        )
         .await;
     assert_eq!(
-        browser.text("admin", &format!("{row} td.num")).await.as_deref(),
+        browser
+            .text("admin", &format!("{row} td.num"))
+            .await
+            .as_deref(),
         Some("1"),
         "attempts"
     );
@@ -72,19 +79,34 @@ async fn a_dead_broadcast_is_retried_from_the_dashboard() {
     browser
         .wait_text("admin", "p.notice", "Retried 1 dead job(s).")
         .await;
-    assert_eq!(queues.default.counts().await.unwrap().dead, 0, "left the dead set");
+    assert_eq!(
+        queues.default.counts().await.unwrap().dead,
+        0,
+        "left the dead set"
+    );
     let delivered = alice.recv_action("send_message").await;
     assert_eq!(delivered["messages"][0]["body"], "retry me");
 
     // The newest run: Alice delivered, the ghost gone; as the emulator counted them.
     let newest = "#broadcasts tr.broadcast";
     browser
-        .reload_until("admin", &admin, &format!("{newest} td[data-count=gone]"), "1")
+        .reload_until(
+            "admin",
+            &admin,
+            &format!("{newest} td[data-count=gone]"),
+            "1",
+        )
         .await;
     let stats = stack.emulator.stats().await;
     assert_eq!(cell(&mut browser, newest, "audience").await, "2");
-    assert_eq!(cell(&mut browser, newest, "delivered").await, stats["posts_ok"].to_string());
-    assert_eq!(cell(&mut browser, newest, "gone").await, stats["posts_gone"].to_string());
+    assert_eq!(
+        cell(&mut browser, newest, "delivered").await,
+        stats["posts_ok"].to_string()
+    );
+    assert_eq!(
+        cell(&mut browser, newest, "gone").await,
+        stats["posts_gone"].to_string()
+    );
     assert_eq!(cell(&mut browser, newest, "failed").await, "0");
     assert_eq!(stats["posts_ok"], 1, "{stats}");
     // The run that died is the row below: both connections failed, both to be retried.
@@ -97,12 +119,20 @@ async fn a_dead_broadcast_is_retried_from_the_dashboard() {
         "no dead job is listed"
     );
     assert_eq!(
-        browser.text("admin", "#api-gateway-connections").await.as_deref(),
+        browser
+            .text("admin", "#api-gateway-connections")
+            .await
+            .as_deref(),
         Some("1"),
         "Alice; the ghost was retired"
     );
     // Samples every second: the depth lines have been drawn.
-    assert!(browser.count("admin", "#queues svg.sparkline polyline").await >= 10);
+    assert!(
+        browser
+            .count("admin", "#queues svg.sparkline polyline")
+            .await
+            >= 10
+    );
     browser
         .screenshot("admin", &screenshot_path("admin-after-retry.png"))
         .await;

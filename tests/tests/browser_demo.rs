@@ -58,10 +58,19 @@ async fn both_paths_chat_together_in_the_browser() {
             .wait_text(page, "#messages li", "hello from Action Cable")
             .await;
         let shown = browser.text(page, "#messages").await.unwrap_or_default();
-        let lines: Vec<&str> = shown.lines().filter(|line| line.contains("hello")).collect();
+        let lines: Vec<&str> = shown
+            .lines()
+            .filter(|line| line.contains("hello"))
+            .collect();
         assert_eq!(lines.len(), 2, "each message once, in order: {shown}");
-        assert!(lines[0].starts_with("Alice") && lines[0].contains("hello from API Gateway"), "{shown}");
-        assert!(lines[1].starts_with("Carol") && lines[1].contains("hello from Action Cable"), "{shown}");
+        assert!(
+            lines[0].starts_with("Alice") && lines[0].contains("hello from API Gateway"),
+            "{shown}"
+        );
+        assert!(
+            lines[1].starts_with("Carol") && lines[1].contains("hello from Action Cable"),
+            "{shown}"
+        );
         let errors: Vec<String> = browser
             .console(page)
             .await

@@ -13,7 +13,9 @@ use shared::queue::{ClaimPolicy, QueueName};
 use crate::common::{World, connection_id, world, world_with};
 
 /// The status, content type and body of a dashboard request.
-async fn page(request: reqwest::RequestBuilder) -> (u16, String, String, reqwest::header::HeaderMap) {
+async fn page(
+    request: reqwest::RequestBuilder,
+) -> (u16, String, String, reqwest::header::HeaderMap) {
     let response = request.send().await.expect("web answers");
     let status = response.status().as_u16();
     let headers = response.headers().clone();
@@ -22,7 +24,12 @@ async fn page(request: reqwest::RequestBuilder) -> (u16, String, String, reqwest
         .and_then(|value| value.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    (status, content_type, response.text().await.unwrap(), headers)
+    (
+        status,
+        content_type,
+        response.text().await.unwrap(),
+        headers,
+    )
 }
 
 /// Buries one DeleteConnectionJob on `low_priority`, as a worker that gave up would.
@@ -56,25 +63,38 @@ async fn the_dashboard_asks_for_the_key() {
     assert_eq!(status, 401, "{body}");
     assert!(content_type.starts_with("text/html"), "{content_type}");
     assert_eq!(headers["www-authenticate"], r#"Basic realm="wsgw admin""#);
-    let wrong = page(http.get(web.url("/admin")).basic_auth("admin", Some("nope"))).await;
+    let wrong = page(
+        http.get(web.url("/admin"))
+            .basic_auth("admin", Some("nope")),
+    )
+    .await;
     assert_eq!(wrong.0, 401);
     let wrong_bearer = page(http.get(web.url("/admin")).bearer_auth("nope")).await;
     assert_eq!(wrong_bearer.0, 401);
     for request in [
-        http.get(web.url("/admin")).basic_auth("anyone", Some(ADMIN_API_KEY)),
+        http.get(web.url("/admin"))
+            .basic_auth("anyone", Some(ADMIN_API_KEY)),
         http.get(web.url("/admin")).bearer_auth(ADMIN_API_KEY),
     ] {
         let (status, content_type, body, _) = page(request).await;
         assert_eq!(status, 200, "{body}");
         assert!(content_type.starts_with("text/html"), "{content_type}");
-        for section in ["Queues", "Live connections", "Dead jobs", "Recent broadcasts"] {
+        for section in [
+            "Queues",
+            "Live connections",
+            "Dead jobs",
+            "Recent broadcasts",
+        ] {
             assert!(body.contains(section), "{section} missing");
         }
     }
     // Bad query values get a page that says what is wrong.
     for query in ["poll=0", "poll=soon", "nonsense=1"] {
-        let (status, _, body, _) =
-            page(http.get(web.url(&format!("/admin?{query}"))).bearer_auth(ADMIN_API_KEY)).await;
+        let (status, _, body, _) = page(
+            http.get(web.url(&format!("/admin?{query}")))
+                .bearer_auth(ADMIN_API_KEY),
+        )
+        .await;
         assert_eq!(status, 400, "{query}: {body}");
         assert!(body.contains("bad request"), "{body}");
     }
@@ -112,7 +132,11 @@ async fn buttons_refuse_foreign_pages_and_unknown_jobs() {
         assert_eq!(status, 403, "{origin:?}: {body}");
     }
     let queues = audience::queues(&world.env);
-    assert_eq!(queues.low_priority.counts().await.unwrap().dead, 1, "nothing changed");
+    assert_eq!(
+        queues.low_priority.counts().await.unwrap().dead,
+        1,
+        "nothing changed"
+    );
 
     // Unknown ids and queues are 404 pages that name them.
     for (path, names) in [
@@ -144,14 +168,13 @@ async fn delete_all_drops_every_dead_job() {
     let web = &world.web;
     let first = dead_job(&world).await;
     let second = dead_job(&world).await;
-    let (status, _, body, _) = page(
-        web.http()
-            .get(web.url("/admin"))
-            .bearer_auth(ADMIN_API_KEY),
-    )
-    .await;
+    let (status, _, body, _) =
+        page(web.http().get(web.url("/admin")).bearer_auth(ADMIN_API_KEY)).await;
     assert_eq!(status, 200);
-    assert!(body.contains(&first) && body.contains(&second), "both listed");
+    assert!(
+        body.contains(&first) && body.contains(&second),
+        "both listed"
+    );
     assert!(body.contains("AWS said no"), "with their error");
     let (status, _, _, headers) = page(
         no_redirects()
@@ -173,7 +196,11 @@ async fn the_demo_is_off_by_default() {
     let web = &world.web;
     assert_eq!(web.get("/demo").await.0, 404);
     let (status, _) = web
-        .send(web.http().post(web.url("/demo/join")).json(&json!({"name": "Eve"})))
+        .send(
+            web.http()
+                .post(web.url("/demo/join"))
+                .json(&json!({"name": "Eve"})),
+        )
         .await;
     assert_eq!(status, 404, "no token endpoint either");
 }
@@ -195,7 +222,11 @@ async fn the_demo_joins_a_user_by_name() {
         assert!(body.contains(label), "{label} missing");
     }
     let join = |name: serde_json::Value| {
-        web.send(web.http().post(web.url("/demo/join")).json(&json!({"name": name})))
+        web.send(
+            web.http()
+                .post(web.url("/demo/join"))
+                .json(&json!({"name": name})),
+        )
     };
     let (status, first) = join(json!("Dave")).await;
     assert_eq!(status, 201, "{first}");
@@ -203,12 +234,17 @@ async fn the_demo_joins_a_user_by_name() {
     assert_eq!(first["user_code"], again["user_code"], "one name, one user");
     assert_ne!(first["token"], again["token"]);
     let code = shared::domain::UserCode::parse(first["user_code"].as_str().unwrap()).unwrap();
-    let user = users::find_by_code(&world.db, &code).await.unwrap().unwrap();
+    let user = users::find_by_code(&world.db, &code)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(user.name, "Dave");
     // The token works like any other.
     let connection = connection_id();
-    web.connect(&connection, Some(e2e::web::ALLOWED_ORIGIN)).await;
-    web.authenticate(&connection, first["token"].as_str().unwrap()).await;
+    web.connect(&connection, Some(e2e::web::ALLOWED_ORIGIN))
+        .await;
+    web.authenticate(&connection, first["token"].as_str().unwrap())
+        .await;
 
     // Bad input: a JSON error that says so, never a 500.
     for (body, expected) in [

@@ -58,7 +58,8 @@ mod tests {
             ("ADMIN_SAMPLE_SECS", "0"),
             ("ADMIN_SAMPLES", "1"),
         ] {
-            let error = PagesSettings::from_env(&Env::from_pairs(&[(variable, value)])).unwrap_err();
+            let error =
+                PagesSettings::from_env(&Env::from_pairs(&[(variable, value)])).unwrap_err();
             assert_eq!(error.variable, variable, "{error}");
         }
     }

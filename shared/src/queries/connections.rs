@@ -15,8 +15,10 @@ pub struct LiveConnections {
 }
 
 pub async fn live(db: &impl ConnectionTrait) -> Result<LiveConnections, DbErr> {
-    let authenticated =
-        || ws_tokens::Entity::find().filter(ws_tokens::Column::LastStatus.eq(TokenStatus::Success.as_str()));
+    let authenticated = || {
+        ws_tokens::Entity::find()
+            .filter(ws_tokens::Column::LastStatus.eq(TokenStatus::Success.as_str()))
+    };
     Ok(LiveConnections {
         api_gateway: authenticated()
             .filter(ws_tokens::Column::ConnectionId.is_not_null())

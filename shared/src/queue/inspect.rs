@@ -93,19 +93,22 @@ impl JobQueue {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = dead.iter().map(|(id, _)| id.as_str()).collect();
-        let (payloads, errors, attempts): (Vec<Option<String>>, Vec<Option<String>>, Vec<Option<u64>>) =
-            redis::pipe()
-                .cmd("HMGET")
-                .arg(&keys.jobs)
-                .arg(&ids)
-                .cmd("HMGET")
-                .arg(&keys.errors)
-                .arg(&ids)
-                .cmd("HMGET")
-                .arg(&keys.attempts)
-                .arg(&ids)
-                .query_async(&mut connection)
-                .await?;
+        let (payloads, errors, attempts): (
+            Vec<Option<String>>,
+            Vec<Option<String>>,
+            Vec<Option<u64>>,
+        ) = redis::pipe()
+            .cmd("HMGET")
+            .arg(&keys.jobs)
+            .arg(&ids)
+            .cmd("HMGET")
+            .arg(&keys.errors)
+            .arg(&ids)
+            .cmd("HMGET")
+            .arg(&keys.attempts)
+            .arg(&ids)
+            .query_async(&mut connection)
+            .await?;
         Ok(dead
             .into_iter()
             .zip(payloads)

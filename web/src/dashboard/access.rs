@@ -37,7 +37,10 @@ pub fn authorize(request: &Request, key: Option<&Secret>) -> Result<Credential, 
         .strip_prefix("Basic ")
         .and_then(|encoded| STANDARD.decode(encoded.trim()).ok())
         .and_then(|decoded| String::from_utf8(decoded).ok())
-        .and_then(|pair| pair.split_once(':').map(|(_, password)| password.to_owned()));
+        .and_then(|pair| {
+            pair.split_once(':')
+                .map(|(_, password)| password.to_owned())
+        });
     match password {
         Some(password) if key.matches(&password) => Ok(Credential::Basic),
         _ => Err(PageError::Unauthorized),
@@ -115,7 +118,10 @@ mod tests {
         ]);
         assert_eq!(authorize_change(&same, Some(&key)), Ok(()));
         for origin in [None, Some("http://evil.example"), Some("null")] {
-            let mut headers = vec![("authorization", auth.as_str()), ("host", "admin.example:3000")];
+            let mut headers = vec![
+                ("authorization", auth.as_str()),
+                ("host", "admin.example:3000"),
+            ];
             headers.extend(origin.map(|origin| ("origin", origin)));
             assert_eq!(
                 authorize_change(&request(&headers), Some(&key)),

@@ -23,16 +23,22 @@ pub async fn retry(
     Path((queue_name, id)): Path<(String, String)>,
     Data(state): Data<&AppState>,
 ) -> Response {
-    respond(async {
-        access::authorize_change(request, state.web.admin_api_key.as_ref())?;
-        let queue = queue(state, &queue_name)?;
-        if !queue.retry_dead(&id).await? {
-            return Err(not_found(queue, &id));
+    respond(
+        async {
+            access::authorize_change(request, state.web.admin_api_key.as_ref())?;
+            let queue = queue(state, &queue_name)?;
+            if !queue.retry_dead(&id).await? {
+                return Err(not_found(queue, &id));
+            }
+            tracing::info!(
+                queue = queue_name,
+                job_id = id,
+                "dead job retried from the dashboard"
+            );
+            Ok(Redirect::see_other(urls::after_change("retried", 1)))
         }
-        tracing::info!(queue = queue_name, job_id = id, "dead job retried from the dashboard");
-        Ok(Redirect::see_other(urls::after_change("retried", 1)))
-    }
-    .await)
+        .await,
+    )
 }
 
 #[handler]
@@ -41,16 +47,22 @@ pub async fn delete(
     Path((queue_name, id)): Path<(String, String)>,
     Data(state): Data<&AppState>,
 ) -> Response {
-    respond(async {
-        access::authorize_change(request, state.web.admin_api_key.as_ref())?;
-        let queue = queue(state, &queue_name)?;
-        if !delete_one(state, queue, &id).await? {
-            return Err(not_found(queue, &id));
+    respond(
+        async {
+            access::authorize_change(request, state.web.admin_api_key.as_ref())?;
+            let queue = queue(state, &queue_name)?;
+            if !delete_one(state, queue, &id).await? {
+                return Err(not_found(queue, &id));
+            }
+            tracing::info!(
+                queue = queue_name,
+                job_id = id,
+                "dead job deleted from the dashboard"
+            );
+            Ok(Redirect::see_other(urls::after_change("deleted", 1)))
         }
-        tracing::info!(queue = queue_name, job_id = id, "dead job deleted from the dashboard");
-        Ok(Redirect::see_other(urls::after_change("deleted", 1)))
-    }
-    .await)
+        .await,
+    )
 }
 
 #[handler]
@@ -59,17 +71,23 @@ pub async fn retry_all(
     Path(queue_name): Path<String>,
     Data(state): Data<&AppState>,
 ) -> Response {
-    respond(async {
-        access::authorize_change(request, state.web.admin_api_key.as_ref())?;
-        let queue = queue(state, &queue_name)?;
-        let mut retried = 0;
-        for id in queue.dead_ids(isize::MAX).await? {
-            retried += usize::from(queue.retry_dead(&id).await?);
+    respond(
+        async {
+            access::authorize_change(request, state.web.admin_api_key.as_ref())?;
+            let queue = queue(state, &queue_name)?;
+            let mut retried = 0;
+            for id in queue.dead_ids(isize::MAX).await? {
+                retried += usize::from(queue.retry_dead(&id).await?);
+            }
+            tracing::info!(
+                queue = queue_name,
+                retried,
+                "dead jobs retried from the dashboard"
+            );
+            Ok(Redirect::see_other(urls::after_change("retried", retried)))
         }
-        tracing::info!(queue = queue_name, retried, "dead jobs retried from the dashboard");
-        Ok(Redirect::see_other(urls::after_change("retried", retried)))
-    }
-    .await)
+        .await,
+    )
 }
 
 #[handler]
@@ -78,17 +96,23 @@ pub async fn delete_all(
     Path(queue_name): Path<String>,
     Data(state): Data<&AppState>,
 ) -> Response {
-    respond(async {
-        access::authorize_change(request, state.web.admin_api_key.as_ref())?;
-        let queue = queue(state, &queue_name)?;
-        let mut deleted = 0;
-        for id in queue.dead_ids(isize::MAX).await? {
-            deleted += usize::from(delete_one(state, queue, &id).await?);
+    respond(
+        async {
+            access::authorize_change(request, state.web.admin_api_key.as_ref())?;
+            let queue = queue(state, &queue_name)?;
+            let mut deleted = 0;
+            for id in queue.dead_ids(isize::MAX).await? {
+                deleted += usize::from(delete_one(state, queue, &id).await?);
+            }
+            tracing::info!(
+                queue = queue_name,
+                deleted,
+                "dead jobs deleted from the dashboard"
+            );
+            Ok(Redirect::see_other(urls::after_change("deleted", deleted)))
         }
-        tracing::info!(queue = queue_name, deleted, "dead jobs deleted from the dashboard");
-        Ok(Redirect::see_other(urls::after_change("deleted", deleted)))
-    }
-    .await)
+        .await,
+    )
 }
 
 /// Deletes a dead job; when it was the last live job of a message's broadcast, the operator

@@ -69,8 +69,12 @@ impl From<redis::RedisError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match &self {
-            PageError::Internal(cause) => tracing::error!(cause = %cause, "dashboard request failed"),
-            PageError::Unavailable(cause) => tracing::warn!(cause = %cause, "dashboard request refused: 503"),
+            PageError::Internal(cause) => {
+                tracing::error!(cause = %cause, "dashboard request failed")
+            }
+            PageError::Unavailable(cause) => {
+                tracing::warn!(cause = %cause, "dashboard request refused: 503")
+            }
             _ => {}
         }
         let status = self.status();

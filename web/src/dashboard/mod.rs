@@ -38,7 +38,10 @@ pub fn routes(state: &AppState) -> impl Endpoint + 'static {
     Route::new()
         .at("/", get(overview::show))
         .at("/queues/:queue/dead/retry-all", post(dead_jobs::retry_all))
-        .at("/queues/:queue/dead/delete-all", post(dead_jobs::delete_all))
+        .at(
+            "/queues/:queue/dead/delete-all",
+            post(dead_jobs::delete_all),
+        )
         .at("/queues/:queue/dead/:id/retry", post(dead_jobs::retry))
         .at("/queues/:queue/dead/:id/delete", post(dead_jobs::delete))
         .data(history)

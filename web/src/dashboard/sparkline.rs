@@ -40,7 +40,10 @@ mod tests {
     #[test]
     fn the_highest_value_touches_the_top() {
         let svg = sparkline("ready", &[0, 5, 10]).into_string();
-        assert!(svg.contains(r#"points="0.0,27.0 80.0,14.0 160.0,1.0""#), "{svg}");
+        assert!(
+            svg.contains(r#"points="0.0,27.0 80.0,14.0 160.0,1.0""#),
+            "{svg}"
+        );
         let flat = sparkline("ready", &[7]).into_string();
         assert!(!flat.contains("polyline"), "{flat}");
     }

@@ -161,8 +161,10 @@ fn dead_jobs(dead: &[(QueueName, Vec<DeadJob>)]) -> Markup {
 }
 
 fn dead_job(queue: QueueName, job: &DeadJob) -> Markup {
-    let payload: Option<serde_json::Value> =
-        job.payload.as_deref().and_then(|raw| serde_json::from_str(raw).ok());
+    let payload: Option<serde_json::Value> = job
+        .payload
+        .as_deref()
+        .and_then(|raw| serde_json::from_str(raw).ok());
     let name = payload
         .as_ref()
         .and_then(|json| json["job"].as_str().map(str::to_owned))

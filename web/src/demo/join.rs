@@ -33,7 +33,9 @@ pub async fn join(body: Body, Data(state): Data<&AppState>) -> Result<Reply, Fai
         serde_json::from_slice(&bytes).map_err(|_| ApiError::Client(Alert::RequestInvalidJson))?;
     let user = NewUser::parse(&user_code(&input.name), &input.name, None)
         .map_err(|error| ApiError::Client(error.into()))?;
-    let (user, _) = users::upsert(&state.db, &user).await.map_err(ApiError::from)?;
+    let (user, _) = users::upsert(&state.db, &user)
+        .await
+        .map_err(ApiError::from)?;
     let issued = admin::tokens_issue(
         &state.db,
         Some(&user.code),
