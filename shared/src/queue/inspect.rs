@@ -5,6 +5,9 @@ use serde::Serialize;
 
 use super::{JobQueue, QueueError, scripts};
 
+/// Per dead job: its payload, last error and attempts, as `HMGET` returns them.
+type DeadDetails = (Vec<Option<String>>, Vec<Option<String>>, Vec<Option<u64>>);
+
 /// A dead job as an operator sees it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DeadJob {
@@ -93,11 +96,7 @@ impl JobQueue {
             return Ok(Vec::new());
         }
         let ids: Vec<&str> = dead.iter().map(|(id, _)| id.as_str()).collect();
-        let (payloads, errors, attempts): (
-            Vec<Option<String>>,
-            Vec<Option<String>>,
-            Vec<Option<u64>>,
-        ) = redis::pipe()
+        let (payloads, errors, attempts): DeadDetails = redis::pipe()
             .cmd("HMGET")
             .arg(&keys.jobs)
             .arg(&ids)
