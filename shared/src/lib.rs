@@ -13,6 +13,7 @@
 //! - [`message_view`]: the `<message>` JSON clients render.
 //! - [`jobs`]: `BroadcastJob` and `DeleteConnectionJob`.
 //! - [`dead_jobs`]: deleting dead jobs, giving up their broadcasts.
+//! - [`recent_broadcasts`]: what each broadcast run achieved, for the `/admin` dashboard.
 //! - [`queue`]: the prioritized Redis queues, the stored job envelope, and the clock they read.
 //! - [`shutdown`]: the SIGTERM/SIGINT every binary stops on.
 
@@ -26,5 +27,6 @@ pub mod jobs;
 pub mod message_view;
 pub mod queries;
 pub mod queue;
+pub mod recent_broadcasts;
 pub mod shutdown;
 pub mod telemetry;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use shared::queue::{
-    Acked, ClaimPolicy, ClaimedJob, Clock, Job, JobQueue, QueueName, redis_connection,
+    Acked, ClaimPolicy, ClaimedJob, Clock, Deleted, Job, JobQueue, QueueName, redis_connection,
 };
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
@@ -420,5 +420,53 @@ async fn a_dead_job_dropped_by_retention_leaves_its_group() {
     assert_eq!(
         pushed.iter().map(Option::is_some).collect::<Vec<_>>(),
         expected
+    );
+}
+
+#[tokio::test]
+async fn dead_jobs_show_their_error_attempts_and_time_and_can_be_deleted() {
+    let f = Fixture::new();
+    f.queue
+        .push(&Part { group: 7, part: 0 }, Duration::ZERO)
+        .await
+        .unwrap();
+    let job = f.claim_one("w:1", 5_000).await.unwrap();
+    assert!(
+        f.queue
+            .bury(&job, "boom: 3 connections failing", 10)
+            .await
+            .unwrap()
+    );
+    let dead = f.queue.dead_jobs(10).await.unwrap();
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].id, job.id);
+    assert_eq!(
+        dead[0].error.as_deref(),
+        Some("boom: 3 connections failing")
+    );
+    assert_eq!(dead[0].attempts, 1);
+    assert_eq!(dead[0].died_at_ms, f.clock.now_ms());
+    let payload = dead[0].job.as_ref().unwrap();
+    assert_eq!(payload["args"]["group"], 7);
+
+    assert_eq!(f.queue.delete_dead("no-such-id").await.unwrap(), None);
+    assert_eq!(
+        f.queue.delete_dead(&job.id).await.unwrap(),
+        Some(Deleted {
+            group_finished: Some("7".into())
+        }),
+        "its group has no live job left"
+    );
+    assert!(f.queue.dead_jobs(10).await.unwrap().is_empty());
+    assert_eq!(
+        f.queue.show(&job.id).await.unwrap(),
+        None,
+        "the payload is gone"
+    );
+    assert!(!f.queue.retry_dead(&job.id).await.unwrap());
+    assert_eq!(
+        f.queue.delete_dead(&job.id).await.unwrap(),
+        None,
+        "deleting twice finds nothing"
     );
 }

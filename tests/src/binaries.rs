@@ -32,6 +32,12 @@ pub fn use_bin_dir(dir: PathBuf) {
     let _ = BIN_DIR.set(dir);
 }
 
+/// The target directory the tests were built in: where screenshots are written, and a home
+/// for tools the tests install (see [`crate::schemathesis`]), kept between runs like the build.
+pub fn target_dir() -> PathBuf {
+    layout().target_dir
+}
+
 /// The path of the workspace binary `name`, built on first use. Panics with cargo's output
 /// when it cannot be built.
 pub fn binary(name: &str) -> PathBuf {
@@ -72,12 +78,6 @@ pub fn binary(name: &str) -> PathBuf {
         path.display()
     );
     path
-}
-
-/// The target directory this test executable was built into: a home for tools the tests
-/// install (see [`crate::schemathesis`]), kept between runs like the build.
-pub fn target_dir() -> PathBuf {
-    layout().target_dir
 }
 
 fn layout() -> Layout {

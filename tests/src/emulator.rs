@@ -37,6 +37,10 @@ impl Emulator {
         }
     }
 
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Where WebSocket clients connect.
     pub fn ws_url(&self) -> String {
         format!("ws://{}/local", self.addr)

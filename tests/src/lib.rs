@@ -24,6 +24,8 @@
 //! - [`traffic`]: the Management API traffic the emulator saw between two stats snapshots
 //!   (requests per second, 429s over the account quota).
 //! - [`schemathesis`]: the schemathesis fuzzer (PyPI), installed into a venv on first use.
+//! - [`browser`]: headless Chromium driven by playwright-core, for the `/demo` and `/admin`
+//!   pages.
 //! - [`wait`]: [`wait_until`], waiting for a condition with a deadline instead of sleeping.
 //!
 //! A test starts with [`TestEnv`]:
@@ -38,6 +40,7 @@
 
 pub mod audience;
 pub mod binaries;
+pub mod browser;
 pub mod cable_client;
 pub mod chat_room;
 pub mod db;

@@ -23,18 +23,20 @@ fn node_dir() -> PathBuf {
 }
 
 /// Installs the npm packages once per test process, unless they are there.
-fn ensure_installed() -> PathBuf {
+pub(crate) fn ensure_installed() -> PathBuf {
     static INSTALLED: Mutex<bool> = Mutex::new(false);
     let dir = node_dir();
     let mut installed = INSTALLED
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let present = ["@rails/actioncable", "ws"].iter().all(|package| {
-        dir.join("node_modules")
-            .join(package)
-            .join("package.json")
-            .exists()
-    });
+    let present = ["@rails/actioncable", "ws", "playwright-core"]
+        .iter()
+        .all(|package| {
+            dir.join("node_modules")
+                .join(package)
+                .join("package.json")
+                .exists()
+        });
     if !*installed && !present {
         let output = std::process::Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])

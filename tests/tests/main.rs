@@ -5,6 +5,8 @@
 
 mod admin_api;
 mod api_fuzz;
+mod browser_admin;
+mod browser_demo;
 mod cable_chat;
 mod cable_protocol;
 mod cable_streams;
@@ -26,6 +28,7 @@ mod web_history;
 mod web_listeners;
 mod web_ops;
 mod web_outages;
+mod web_pages;
 mod web_races;
 mod web_send;
 mod web_slow_clients;

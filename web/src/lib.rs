@@ -10,6 +10,7 @@
 //! - `api`: the admin API at `/api`, described by OpenAPI (users, tokens, messages,
 //!   connections, queues).
 //! - `routes`: which listener answers what: the public one, and `ADMIN_ADDR`'s.
+//! - `dashboard`: `/admin`, the operator dashboard; `demo`: `/demo`, the chat page.
 //! - `edge`: reading bodies, and the limits every connection and request is held to.
 //! - `health`: `/healthz`, `/readyz`, `/metrics`; `request_metrics`: what `/metrics` counts.
 //! - [`cli`]: the operator commands.
@@ -20,6 +21,8 @@ mod cable;
 mod callbacks;
 mod chat;
 pub mod cli;
+mod dashboard;
+mod demo;
 mod edge;
 mod error;
 mod health;

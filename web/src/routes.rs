@@ -6,7 +6,8 @@
 use poem::{Route, get};
 use shared::config::WebSettings;
 
-use crate::{api, cable, callbacks, health};
+use crate::state::AppState;
+use crate::{api, cable, callbacks, dashboard, demo, health};
 
 /// The callbacks, `/cable`, `/healthz` and `/readyz`.
 pub fn public(route: Route, web: &WebSettings) -> Route {
@@ -16,11 +17,13 @@ pub fn public(route: Route, web: &WebSettings) -> Route {
         .at("/readyz", get(health::readyz))
 }
 
-/// What only operators reach: `/metrics`, `/api/*`; `/admin` and `/demo` plug in here,
-/// one line each (`.nest("/admin", dashboard::routes(web))`).
-pub fn admin(route: Route, web: &WebSettings) -> Route {
-    let route = route.at("/metrics", get(health::metrics));
-    match api::routes(web) {
+/// What only operators reach: `/metrics`, `/api/*`, the `/admin` dashboard and `/demo`.
+pub fn admin(route: Route, state: &AppState) -> Route {
+    let route = route
+        .at("/metrics", get(health::metrics))
+        .nest("/admin", dashboard::routes(state))
+        .nest("/demo", demo::routes(state));
+    match api::routes(&state.web) {
         Some(api) => route.nest("/api", api),
         None => route,
     }

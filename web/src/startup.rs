@@ -96,10 +96,13 @@ impl Application {
         };
         let web = &self.state.web;
         let (public, admin) = match self.admin_listener {
-            None => (routes::admin(routes::public(Route::new(), web), web), None),
+            None => (
+                routes::admin(routes::public(Route::new(), web), &self.state),
+                None,
+            ),
             Some(listener) => (
                 routes::public(Route::new(), web),
-                Some((routes::admin(Route::new(), web), listener)),
+                Some((routes::admin(Route::new(), &self.state), listener)),
             ),
         };
         // Both listeners drain together: one set of connections, one stop.

@@ -11,6 +11,7 @@ use shared::config::RedisSettings;
 use shared::config::{CommonSettings, WorkerSettings};
 use shared::message_view::MessageRenderer;
 use shared::queue::{ClaimPolicy, PubsubNodes, Queues, RedisConnection};
+use shared::recent_broadcasts::RecentBroadcasts;
 use tokio_util::sync::CancellationToken;
 
 use crate::delivery_log::DeliveryLog;
@@ -143,6 +144,7 @@ pub async fn build(
             split_size: settings.broadcast_split_size,
             fanout: fanout.clone(),
             metrics: BroadcastMetrics::register(),
+            recent: RecentBroadcasts::new(redis.clone(), &common.queue_prefix),
         })
         .register(RelayHandler {
             db: db.clone(),

@@ -6,12 +6,14 @@
 //! and Redis on 127.0.0.1:6379.
 
 mod env;
+mod pages;
 mod redis;
 mod secret;
 mod web;
 mod worker;
 
 pub use env::{ConfigError, Env};
+pub use pages::PagesSettings;
 pub use redis::{PrivateCa, RedisSettings};
 pub use secret::Secret;
 pub use web::{CableSettings, WebSettings};

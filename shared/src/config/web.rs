@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::{ConfigError, Env, RedisSettings, Secret};
+use super::{ConfigError, Env, PagesSettings, RedisSettings, Secret};
 use crate::domain::AllowedOrigins;
 
 #[derive(Debug, Clone)]
@@ -38,6 +38,8 @@ pub struct WebSettings {
     /// A keep-alive connection is closed after this long without a request.
     pub idle_timeout: Duration,
     pub cable: CableSettings,
+    /// `/admin` and `/demo`.
+    pub pages: PagesSettings,
 }
 
 /// The Action Cable server (SPEC section 6).
@@ -124,6 +126,7 @@ impl WebSettings {
             body_timeout: secs(env.ranged("HTTP_BODY_TIMEOUT_SECS", 10, 1, 300)?),
             idle_timeout: secs(env.ranged("HTTP_IDLE_TIMEOUT_SECS", 75, 1, 3_600)?),
             cable: CableSettings::from_env(env)?,
+            pages: PagesSettings::from_env(env)?,
         })
     }
 }

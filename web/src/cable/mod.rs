@@ -55,6 +55,11 @@ impl Cable {
     pub fn streams_up(&self) -> bool {
         self.registry.streams_up()
     }
+
+    /// Sockets open on this replica right now.
+    pub fn open_sockets(&self) -> usize {
+        self.registry.socket_count()
+    }
 }
 
 /// `GET <ACTION_CABLE_PATH>`, to be mounted at the root.

@@ -110,6 +110,10 @@ impl Registry {
         Some(Admission { _permit: permit })
     }
 
+    pub fn socket_count(&self) -> usize {
+        self.sockets.len()
+    }
+
     pub fn register(&self, id: CableId, handle: SocketHandle) {
         self.sockets.insert(id, handle);
     }

@@ -11,11 +11,12 @@ use shared::message_view::MessageRenderer;
 use shared::queries::messages;
 use shared::queries::tokens::{self, Audience, Target};
 use shared::queue::JobQueue;
+use shared::recent_broadcasts::{BroadcastSummary, RecentBroadcasts};
 use tracing::Instrument;
 
 use super::{JobError, JobHandler};
 use crate::delivery_log::DeliveryLog;
-use crate::fanout::Fanout;
+use crate::fanout::{Fanout, FanoutReport};
 use crate::interop::Interop;
 use crate::metrics::BroadcastMetrics;
 use crate::outcome::JobOutcome;
@@ -36,6 +37,8 @@ pub struct BroadcastHandler {
     pub split_size: usize,
     pub fanout: Fanout,
     pub metrics: BroadcastMetrics,
+    /// Where each run's counts go, for the `/admin` dashboard.
+    pub recent: RecentBroadcasts,
 }
 
 impl JobHandler for BroadcastHandler {
@@ -82,6 +85,8 @@ impl BroadcastHandler {
         // A run that split is not recorded: each of its parts is a run that posts.
         self.metrics.record(started.elapsed(), audience);
         tracing::info!(?report, "broadcast finished");
+        self.record(&job, audience, &report, started.elapsed())
+            .await;
         Ok(if report.unfinished > 0 {
             JobOutcome::Retry(format!("{} connections still failing", report.unfinished))
         } else {
@@ -106,6 +111,31 @@ impl BroadcastHandler {
             "broadcast split into sub-jobs"
         );
         Ok(())
+    }
+
+    /// Best effort: a summary that cannot be written costs the dashboard one row, not the job.
+    async fn record(
+        &self,
+        job: &BroadcastJob,
+        audience: usize,
+        report: &FanoutReport,
+        took: std::time::Duration,
+    ) {
+        let summary = BroadcastSummary {
+            message_id: job.message_id,
+            channel: job.real_channel.real_name(),
+            audience,
+            delivered: report.delivered,
+            already_delivered: report.already_delivered,
+            gone: report.gone,
+            failed: report.too_large + report.failed_for_good + report.unfinished,
+            retrying: report.unfinished,
+            duration_ms: u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            finished_at: chrono::Utc::now(),
+        };
+        if let Err(error) = self.recent.record(&summary).await {
+            tracing::warn!(%error, "could not record the broadcast's summary");
+        }
     }
 
     /// Interop subscribers get the message once per broadcast, not once per retry.
