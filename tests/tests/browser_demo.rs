@@ -48,6 +48,11 @@ async fn both_paths_chat_together_in_the_browser() {
     join(&mut browser, "gateway", "Alice", "API Gateway").await;
     join(&mut browser, "cable", "Carol", "Action Cable").await;
     send(&mut browser, "gateway", "hello from API Gateway").await;
+    // Alice's message is stored before Carol sends, so the ids give the order asserted
+    // below (her frame goes through the emulator's callback; Carol's straight to web).
+    browser
+        .wait_text("gateway", "#messages li", "hello from API Gateway")
+        .await;
     send(&mut browser, "cable", "hello from Action Cable").await;
 
     for page in ["gateway", "cable"] {
