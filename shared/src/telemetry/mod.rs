@@ -55,8 +55,10 @@ impl std::str::FromStr for LogFormat {
 /// within [`caps::secret_caps`], and configured secrets are redacted from every line.
 /// Call it after the configuration was read (a `.env` file is in the environment by then).
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,aws=warn,hyper=warn"));
+    // poem::server announces at info what our own ready lines already say.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,sqlx=warn,sea_orm=warn,aws=warn,hyper=warn,poem::server=warn")
+    });
     let writer = redact::RedactingStderr::new(redact::configured_secrets());
     // Colours only for a person at a terminal; log files and collectors get plain text.
     let layer = fmt::layer()
