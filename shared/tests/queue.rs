@@ -470,3 +470,27 @@ async fn dead_jobs_show_their_error_attempts_and_time_and_can_be_deleted() {
         "deleting twice finds nothing"
     );
 }
+
+#[tokio::test]
+async fn the_newest_dead_jobs_come_first_where_a_dashboard_asks_for_them() {
+    let f = Fixture::new();
+    let mut buried = Vec::new();
+    for group in [1, 2, 3] {
+        f.queue
+            .push(&Part { group, part: 0 }, Duration::ZERO)
+            .await
+            .unwrap();
+        let job = f.claim_one("w:1", 5_000).await.unwrap();
+        assert!(f.queue.bury(&job, "boom", 10).await.unwrap());
+        buried.push(job.id);
+        f.clock.advance(Duration::from_millis(5));
+    }
+    let ids =
+        |jobs: Vec<shared::queue::DeadJob>| jobs.into_iter().map(|job| job.id).collect::<Vec<_>>();
+    assert_eq!(ids(f.queue.dead_jobs(10).await.unwrap()), buried);
+    assert_eq!(
+        ids(f.queue.newest_dead_jobs(2).await.unwrap()),
+        [buried[2].clone(), buried[1].clone()]
+    );
+    assert!(f.queue.newest_dead_jobs(0).await.unwrap().is_empty());
+}

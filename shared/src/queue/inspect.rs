@@ -54,13 +54,32 @@ impl JobQueue {
 
     /// The dead jobs, oldest first, with what they were, their last error and their attempts.
     pub async fn dead_jobs(&self, limit: usize) -> Result<Vec<DeadJob>, QueueError> {
+        let Some(last) = last_index(limit) else {
+            return Ok(Vec::new());
+        };
+        let mut connection = self.connection.clone();
+        let dead = connection
+            .zrange_withscores(&self.keys.dead, 0, last)
+            .await?;
+        self.with_details(dead).await
+    }
+
+    /// The `limit` most recently dead jobs, newest first (what a dashboard shows).
+    pub async fn newest_dead_jobs(&self, limit: usize) -> Result<Vec<DeadJob>, QueueError> {
+        let Some(last) = last_index(limit) else {
+            return Ok(Vec::new());
+        };
+        let mut connection = self.connection.clone();
+        let dead = connection
+            .zrevrange_withscores(&self.keys.dead, 0, last)
+            .await?;
+        self.with_details(dead).await
+    }
+
+    /// Adds each dead job's payload, last error and attempts to its (id, time of death).
+    async fn with_details(&self, dead: Vec<(String, f64)>) -> Result<Vec<DeadJob>, QueueError> {
         let keys = &self.keys;
         let mut connection = self.connection.clone();
-        let last = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
-        if last < 0 {
-            return Ok(Vec::new());
-        }
-        let dead: Vec<(String, f64)> = connection.zrange_withscores(&keys.dead, 0, last).await?;
         if dead.is_empty() {
             return Ok(Vec::new());
         }
@@ -145,4 +164,10 @@ pub struct DeadJob {
 pub struct Deleted {
     /// The group it was the last live job of: nothing of that group remains queued.
     pub group_finished: Option<String>,
+}
+
+/// The last index of a range of `limit` items; `None` for none.
+fn last_index(limit: usize) -> Option<isize> {
+    let last = isize::try_from(limit).unwrap_or(isize::MAX) - 1;
+    (last >= 0).then_some(last)
 }

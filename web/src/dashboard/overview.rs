@@ -60,7 +60,7 @@ async fn read(
     };
     let mut dead = Vec::new();
     for queue in QueueName::ALL {
-        dead.push((queue, state.queues.get(queue).dead_jobs(ROWS).await?));
+        dead.push((queue, state.queues.get(queue).newest_dead_jobs(ROWS).await?));
     }
     let overview = Overview {
         history: history.samples(),
