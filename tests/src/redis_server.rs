@@ -80,20 +80,25 @@ impl RedisServer {
         wait_until(Duration::from_secs(10), || {
             let url = url.clone();
             async move {
-                let Ok(client) = redis::Client::open(url) else {
-                    return false;
-                };
-                match client.get_multiplexed_async_connection().await {
-                    Ok(mut connection) => redis::cmd("PING")
-                        .query_async::<String>(&mut connection)
-                        .await
-                        .is_ok(),
+                match redis::Client::open(url) {
+                    Ok(client) => answers_ping(&client).await,
                     Err(_) => false,
                 }
             }
         })
         .await
         .expect("redis-server answers");
+    }
+}
+
+/// Whether a fresh connection of `client` gets an answer to PING.
+pub async fn answers_ping(client: &redis::Client) -> bool {
+    match client.get_multiplexed_async_connection().await {
+        Ok(mut connection) => redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .is_ok(),
+        Err(_) => false,
     }
 }
 

@@ -13,7 +13,7 @@ use rcgen::{
 };
 use tokio::process::{Child, Command};
 
-use crate::redis_server::free_port;
+use crate::redis_server::{answers_ping, free_port};
 use crate::wait_until;
 
 pub struct TlsRedisServer {
@@ -107,14 +107,7 @@ fn trusting_client(url: &str, ca: Vec<u8>) -> redis::Client {
 }
 
 async fn trusting_client_pings(url: &str, ca: Vec<u8>) -> bool {
-    let client = trusting_client(url, ca);
-    match client.get_multiplexed_async_connection().await {
-        Ok(mut connection) => redis::cmd("PING")
-            .query_async::<String>(&mut connection)
-            .await
-            .is_ok(),
-        Err(_) => false,
-    }
+    answers_ping(&trusting_client(url, ca)).await
 }
 
 /// `ca.pem`, `server.pem` and `server.key` in `dir`.
