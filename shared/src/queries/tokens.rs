@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, SelectTwo, Set,
 };
 
 use crate::domain::{Peer, TokenStatus, new_token_code};
@@ -48,22 +48,26 @@ pub async fn find_bound_and_by_code(
     peer: &Peer,
     code: &str,
 ) -> Result<(Option<ws_tokens::Model>, Option<TokenWithUser>), DbErr> {
-    let (column, id) = binding(peer);
-    let rows = ws_tokens::Entity::find()
-        .filter(
-            Condition::any()
-                .add(column.eq(id))
-                .add(ws_tokens::Column::Code.eq(code)),
-        )
-        .find_also_related(users::Entity)
-        .all(db)
-        .await?;
+    let rows = bound_or_by_code(peer, code).all(db).await?;
     let bound = rows
         .iter()
         .find(|(token, _)| is_bound_to(token, peer))
         .map(|(token, _)| token.clone());
     let by_code = rows.into_iter().find(|(token, _)| token.code == code);
     Ok((bound, by_code))
+}
+
+/// The statement behind [`find_bound_and_by_code`]: public so that the benchmarks can drive
+/// PostgreSQL with exactly what a frame's authentication sends.
+pub fn bound_or_by_code(peer: &Peer, code: &str) -> SelectTwo<ws_tokens::Entity, users::Entity> {
+    let (column, id) = binding(peer);
+    ws_tokens::Entity::find()
+        .filter(
+            Condition::any()
+                .add(column.eq(id))
+                .add(ws_tokens::Column::Code.eq(code)),
+        )
+        .find_also_related(users::Entity)
 }
 
 pub type TokenWithUser = (ws_tokens::Model, Option<users::Model>);
