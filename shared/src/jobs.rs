@@ -18,6 +18,11 @@ pub struct BroadcastJob {
     /// Set on the sub-jobs of a large audience: the token ids this part delivers to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_range: Option<TokenRange>,
+    /// The frame every connection gets, rendered by web as it stored the message, so that
+    /// the worker reads PostgreSQL for the audience only. Absent when the outbox sweeper
+    /// re-enqueues a message (or from an older web): the worker renders it then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<String>,
 }
 
 impl BroadcastJob {
@@ -29,6 +34,15 @@ impl BroadcastJob {
             channel: channel.kind(),
             real_channel: channel,
             token_range: None,
+            frame: None,
+        }
+    }
+
+    /// Carries the rendered frame (see [`BroadcastJob::frame`]).
+    pub fn with_frame(self, frame: String) -> Self {
+        Self {
+            frame: Some(frame),
+            ..self
         }
     }
 

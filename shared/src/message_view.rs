@@ -77,6 +77,17 @@ impl MessageRenderer {
         }
     }
 
+    /// The frame a broadcast sends each connection: rendered once per message, by whoever
+    /// has the message and its user in hand.
+    pub fn broadcast_frame(&self, message: &messages::Model, user: &users::Model) -> String {
+        serde_json::json!({
+            "action": "send_message",
+            "success": true,
+            "messages": [self.render(message, user)],
+        })
+        .to_string()
+    }
+
     /// Each size's URL: the image's directory, `<size>_<file name>` (CarrierWave's version
     /// naming), or `/images/user/<size>_noimage.jpg` for a user without an image.
     fn image_urls(&self, image_path: Option<&str>) -> ImageUrls {

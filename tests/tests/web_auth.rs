@@ -2,8 +2,8 @@
 //! recorded status and the delayed DeleteConnectionJob.
 
 use chrono::{Duration, Utc};
-use e2e::WebOptions;
 use e2e::fixtures::{Snapshot, set_token_created_at, token, token_on};
+use e2e::{TestEnv, WebApp, WebOptions, wait_until};
 use serde_json::{Value, json};
 use shared::i18n::Alert;
 
@@ -53,8 +53,22 @@ async fn later_successes_keep_the_first_time_and_update_the_last() {
     let id = connection_id();
     w.web.authenticate(&id, &code).await;
     let first = token(&w.db, &code).await;
-    w.web.authenticate(&id, &code).await;
+    let (_, sent) = timed(w.web.authenticate(&id, &code)).await;
+    // Written behind the answer, within AUTH_TIME_FLUSH_MS (100 ms).
+    wait_until(Duration::seconds(5).to_std().unwrap(), || async {
+        token(&w.db, &code).await.last_auth_successed_at > first.last_auth_successed_at
+    })
+    .await
+    .expect("last_auth_successed_at written after the answer");
     let second = token(&w.db, &code).await;
+    let at = second
+        .last_auth_successed_at
+        .expect("set")
+        .timestamp_millis();
+    assert!(
+        (*sent.start() - 1..=*sent.end() + 1).contains(&at),
+        "the frame's own time, not the write's: {second:?}"
+    );
     assert_eq!(
         second.auth_successed_at, first.auth_successed_at,
         "set once"
@@ -226,4 +240,36 @@ async fn a_refusal_comes_before_the_method_is_looked_at() {
         assert_refused(&w, &connection_id(), &frame, Alert::TokenNotFound, 5).await;
         assert!(e2e::fixtures::all_messages(&w.db).await.is_empty());
     }
+}
+
+#[tokio::test]
+async fn sigterm_writes_the_auth_times_not_yet_written() {
+    let env = TestEnv::postgres().await;
+    // A flush interval no test waits for: only the one on shutdown can write the time.
+    let options = WebOptions::default()
+        .with_env("AUTH_TIME_FLUSH_MS", 60_000)
+        .with_env("WEB_DRAIN_SECS", 0);
+    let mut web = WebApp::spawn(&env, options).await;
+    let db = env.db.connect().await;
+    let code = web.user_token("u1").await;
+    let id = connection_id();
+    web.authenticate(&id, &code).await;
+    let bound = token(&db, &code).await;
+    web.authenticate(&id, &code).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        token(&db, &code).await.last_auth_successed_at,
+        bound.last_auth_successed_at,
+        "pending until a flush"
+    );
+    web.signal("TERM");
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), web.wait())
+        .await
+        .expect("web exits");
+    assert!(status.success(), "{status:?}");
+    let stored = token(&db, &code).await;
+    assert!(
+        stored.last_auth_successed_at > bound.last_auth_successed_at,
+        "written on the way out: {stored:?}"
+    );
 }

@@ -31,13 +31,28 @@ async fn assert_stored_and_broadcast(w: &World, channel: &str, real_channel: &st
     assert_eq!(waiting.len(), 1, "due at once: {waiting:?}");
     let job = &waiting[0].json;
     assert_eq!(job["job"], "BroadcastJob", "{job}");
-    let args = json!({
+    let mut args = job["args"].clone();
+    // The frame every connection gets, rendered by web, so the worker need not read it back.
+    let frame: Value = serde_json::from_str(args["frame"].as_str().expect("a frame")).unwrap();
+    args.as_object_mut().unwrap().remove("frame");
+    let expected = json!({
         "message_id": message.id,
         "sender_user_id": author.id,
         "channel": channel,
         "real_channel": real_channel,
     });
-    assert_eq!(job["args"], args, "{job}");
+    assert_eq!(args, expected, "{job}");
+    assert_eq!(
+        (&frame["action"], &frame["success"]),
+        (&json!("send_message"), &json!(true))
+    );
+    let rendered = &frame["messages"][0];
+    assert_eq!(
+        (&rendered["id"], &rendered["body"], &rendered["channel"]),
+        (&json!(message.id), &json!(text), &json!(real_channel)),
+        "{frame}"
+    );
+    assert_eq!(rendered["user"]["code"], "u1", "{frame}");
 }
 
 #[tokio::test]

@@ -46,6 +46,12 @@ async fn sqlite_auth_send_and_history() {
             )
         );
     }
+    // The frames after the first write their time behind the answer, batched.
+    e2e::wait_until(std::time::Duration::from_secs(5), || async {
+        token(&w.db, &code).await.last_auth_successed_at > stored.last_auth_successed_at
+    })
+    .await
+    .expect("last_auth_successed_at written on SQLite");
     let messages = all_messages(&w.db).await;
     let channels: Vec<&str> = messages.iter().map(|m| m.channel.as_str()).collect();
     assert_eq!(channels, ["all_channel", "user_channel_u1"]);

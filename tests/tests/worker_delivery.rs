@@ -231,3 +231,50 @@ async fn delete_connection_closes_and_410_counts_as_done() {
     let counts = audience::queues(&env).low_priority.counts().await.unwrap();
     assert_eq!((counts.failed, counts.dead), (0, 0));
 }
+
+/// Whether its job carries the frame web rendered or not (re-enqueued from the outbox), a
+/// message deleted before its broadcast runs reaches nobody; the next one still does.
+#[tokio::test]
+async fn a_message_deleted_before_its_broadcast_runs_reaches_nobody() {
+    use sea_orm::EntityTrait;
+    use shared::domain::{Channel, MessageBody};
+    use shared::entities::pending_broadcasts;
+    use shared::jobs::BroadcastJob;
+
+    let env = TestEnv::postgres().await;
+    let db = env.db.connect().await;
+    let api = FakeManagementApi::start().await;
+    let alice = audience::user(&db, "alice").await;
+    let targets = bind_many(&db, &alice, "alice", 2).await;
+    let unrendered = broadcast(&env, &db, &alice, "all_channel", "regretted").await;
+    let body = MessageBody::parse("regretted too", 100).unwrap();
+    let stored = shared::queries::outbox::store_message(&db, &Channel::All, &body, alice.id)
+        .await
+        .unwrap();
+    let job = BroadcastJob::new(&stored, Channel::All).with_frame("\"rendered by web\"".into());
+    audience::queues(&env)
+        .enqueue_unless_live(&job)
+        .await
+        .unwrap();
+    for id in [unrendered, stored.id] {
+        fixtures::soft_delete_message(&db, id).await;
+    }
+    let kept = broadcast(&env, &db, &alice, "all_channel", "kept").await;
+
+    let _worker = WorkerProcess::spawn(&env, &WorkerOptions::new(api.endpoint())).await;
+    wait_until(DEADLINE, || async {
+        pending_broadcasts::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await
+    .expect("all three broadcasts finish");
+    for id in &targets {
+        let bodies = api.delivered(id);
+        assert_eq!(bodies.len(), 1, "{id} got {bodies:?}");
+        let frame: Value = serde_json::from_str(&bodies[0]).unwrap();
+        assert_eq!(frame["messages"][0]["id"], kept, "{id} got {bodies:?}");
+    }
+}

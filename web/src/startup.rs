@@ -13,6 +13,7 @@ use shared::queue::{Queues, RedisConnection};
 use tokio::net::TcpListener;
 
 use crate::cable::Cable;
+use crate::chat::AuthTimes;
 use crate::listener::{Connections, DrainingAcceptor};
 use crate::shutdown::{self, Draining, Periods};
 use crate::state::{AppState, Inner};
@@ -62,6 +63,7 @@ impl Application {
         let state = AppState::new(Inner {
             queues: Queues::new(redis.clone(), &common.queue_prefix),
             renderer: MessageRenderer::new(&common),
+            auth_times: AuthTimes::start(db.clone(), web.auth_time_flush),
             db,
             redis,
             common,
@@ -123,10 +125,15 @@ impl Application {
         };
         // poem's graceful shutdown is never triggered: it would reset requests on their way
         // in. Web stops when `drain_then_stop` is done, dropping the servers.
-        tokio::select! {
+        let stopped = tokio::select! {
             served = servers => served.context("server failed"),
             () = shutdown::drain_then_stop(signal, draining, connections, periods) => Ok(()),
+        };
+        // Every answered frame's time is written before web exits.
+        if let Err(error) = self.state.auth_times.flush().await {
+            tracing::error!(%error, "could not write last_auth_successed_at before exiting");
         }
+        stopped
     }
 }
 

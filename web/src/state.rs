@@ -9,6 +9,7 @@ use shared::message_view::MessageRenderer;
 use shared::queue::{Queues, RedisConnection};
 
 use crate::cable::Cable;
+use crate::chat::AuthTimes;
 use crate::shutdown::Draining;
 
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct Inner {
     pub draining: Draining,
     /// The Action Cable sockets of this replica.
     pub cable: Cable,
+    /// `last_auth_successed_at` of the frames answered, not yet written.
+    pub auth_times: AuthTimes,
 }
 
 impl AppState {

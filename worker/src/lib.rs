@@ -17,6 +17,7 @@
 //!   429 and climbing back (AIMD); the post path's only pacing.
 //! - `delivery_log`: which connections already got a message.
 //! - `outbox_sweeper`: re-enqueues owed broadcasts that have no live job.
+//! - `finished_broadcasts`: finished broadcasts leave the outbox in batches.
 //! - `interop`: Action Cable / AnyCable pub/sub.
 //! - `metrics`: the Prometheus families and the `WORKER_METRICS_ADDR` listener.
 //! - `relay`: what Rails publishes on its Action Cable streams, relayed to API Gateway
@@ -28,6 +29,7 @@ pub mod cli;
 mod delivery_log;
 mod fanout;
 mod fetch;
+mod finished_broadcasts;
 mod interop;
 mod jobs;
 mod leases;

@@ -1,11 +1,10 @@
 //! How a job run ended, and what that does to the job in its queue.
 
-use sea_orm::DatabaseConnection;
-use shared::queries::outbox;
 use shared::queue::{Acked, ClaimPolicy, JobQueue};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
+use crate::finished_broadcasts::FinishedBroadcasts;
 use crate::leases::LeasedJob;
 use crate::metrics::{JobFate, JobKind, JobMetrics};
 
@@ -20,7 +19,7 @@ pub enum JobOutcome {
 
 /// What settling a job needs: the retry policy, and the outbox for finished broadcasts.
 pub struct Settler {
-    pub db: DatabaseConnection,
+    pub finished: FinishedBroadcasts,
     /// The same policy the claims are made with: one attempt limit.
     pub policy: ClaimPolicy,
     /// `QUEUE_DONE_RETENTION`.
@@ -47,7 +46,7 @@ impl Settler {
                 JobFate::Done,
                 match queue.ack(job, self.done_retention).await {
                     Ok(Acked::GroupFinished(group)) => {
-                        self.finish_broadcast(&group).await;
+                        self.finish_broadcast(&group);
                         Ok(true)
                     }
                     Ok(acked) => Ok(acked != Acked::LeaseLost),
@@ -80,20 +79,12 @@ impl Settler {
         leased.settled();
     }
 
-    /// The last job of a message's broadcast is done: the outbox owes nothing more. If this
-    /// write fails, the sweeper runs the broadcast again, and the delivery log skips everyone.
-    async fn finish_broadcast(&self, group: &str) {
-        let Ok(message_id) = group.parse::<i64>() else {
-            tracing::error!(group, "a finished group that is not a message id");
-            return;
-        };
-        match outbox::finish(&self.db, message_id).await {
-            Ok(()) => tracing::debug!(message_id, "broadcast finished"),
-            Err(error) => tracing::warn!(
-                message_id,
-                %error,
-                "broadcast finished but still in the outbox; the sweeper will settle it"
-            ),
+    /// The last job of a message's broadcast is done: the outbox owes nothing more (written
+    /// with others shortly; see [`FinishedBroadcasts`]).
+    fn finish_broadcast(&self, group: &str) {
+        match group.parse::<i64>() {
+            Ok(message_id) => self.finished.record(message_id),
+            Err(_) => tracing::error!(group, "a finished group that is not a message id"),
         }
     }
 }

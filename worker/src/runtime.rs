@@ -157,6 +157,7 @@ pub async fn run(
         let _ = relay.await;
     }
     let released = worker.leases.release_all(&worker.queues).await;
+    worker.settler.finished.flush().await;
     stop_metrics.cancel();
     if let Some(metrics) = metrics {
         let _ = metrics.await;

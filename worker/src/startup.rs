@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::delivery_log::DeliveryLog;
 use crate::fanout::Fanout;
+use crate::finished_broadcasts::FinishedBroadcasts;
 use crate::interop::Interop;
 use crate::jobs::{BroadcastHandler, DeleteConnectionHandler, Registry, RelayHandler};
 use crate::leases::Leases;
@@ -161,7 +162,7 @@ pub async fn build(
         redis_settings: Arc::new(common.redis.clone()),
         registry: Arc::new(registry),
         settler: Arc::new(Settler {
-            db: db.clone(),
+            finished: FinishedBroadcasts::start(db.clone()),
             policy: policy.clone(),
             done_retention: settings.done_retention,
             stopping: stopping.clone(),

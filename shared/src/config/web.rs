@@ -29,6 +29,8 @@ pub struct WebSettings {
     pub drain: Duration,
     /// After the drain: how long requests already received get to be answered before exit.
     pub shutdown_grace: Duration,
+    /// How long a frame's `last_auth_successed_at` may wait to be written (with others').
+    pub auth_time_flush: Duration,
     /// How long a request waits for a database connection before it is answered 503.
     pub db_acquire_timeout: Duration,
     /// A request head must be complete this long after its first byte (or after accept).
@@ -115,6 +117,12 @@ impl WebSettings {
                 20,
                 0,
                 3_600,
+            )?),
+            auth_time_flush: Duration::from_millis(env.ranged(
+                "AUTH_TIME_FLUSH_MS",
+                100,
+                1,
+                60_000,
             )?),
             db_acquire_timeout: Duration::from_millis(env.ranged(
                 "WEB_DB_ACQUIRE_TIMEOUT_MS",

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionSession, TransactionTrait,
 };
 
 use crate::domain::{Channel, MessageBody};
@@ -14,11 +14,14 @@ use crate::entities::{messages, pending_broadcasts};
 
 /// Stores a message and the broadcast it is owed, atomically.
 pub async fn store_message(
-    db: &impl TransactionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     channel: &Channel,
     body: &MessageBody,
     user_id: i64,
 ) -> Result<messages::Model, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        return store_message_in_one_statement(db, channel, body, user_id).await;
+    }
     let transaction = db.begin().await?;
     let message = super::messages::create(&transaction, channel, body.as_str(), user_id).await?;
     pending_broadcasts::Entity::insert(pending_broadcasts::ActiveModel {
@@ -33,9 +36,56 @@ pub async fn store_message(
     Ok(message)
 }
 
+/// PostgreSQL: both rows in one statement, which is its own transaction, so `send_message`
+/// costs one round trip and one commit here instead of four round trips (SQLite has no
+/// `INSERT` inside `WITH`).
+async fn store_message_in_one_statement(
+    db: &impl ConnectionTrait,
+    channel: &Channel,
+    body: &MessageBody,
+    user_id: i64,
+) -> Result<messages::Model, DbErr> {
+    const SQL: &str = "WITH stored AS ( \
+            INSERT INTO messages (channel, body, user_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $4) \
+            RETURNING id, channel, body, user_id, deleted_at, created_at, updated_at \
+        ), owed AS ( \
+            INSERT INTO pending_broadcasts (message_id, created_at, requeues) \
+            SELECT id, created_at, 0 FROM stored \
+        ) \
+        SELECT id, channel, body, user_id, deleted_at, created_at, updated_at FROM stored";
+    let statement = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        SQL,
+        [
+            channel.real_name().into(),
+            body.as_str().into(),
+            user_id.into(),
+            Utc::now().into(),
+        ],
+    );
+    messages::Entity::find()
+        .from_raw_sql(statement)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotInserted)
+}
+
 /// The broadcast of `message_id` finished: nothing more is owed.
 pub async fn finish(db: &impl ConnectionTrait, message_id: i64) -> Result<(), DbErr> {
     pending_broadcasts::Entity::delete_by_id(message_id)
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// The broadcasts of `message_ids` finished, in one statement.
+pub async fn finish_many(db: &impl ConnectionTrait, message_ids: &[i64]) -> Result<(), DbErr> {
+    if message_ids.is_empty() {
+        return Ok(());
+    }
+    pending_broadcasts::Entity::delete_many()
+        .filter(pending_broadcasts::Column::MessageId.is_in(message_ids.iter().copied()))
         .exec(db)
         .await
         .map(|_| ())

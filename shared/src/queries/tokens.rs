@@ -1,14 +1,14 @@
 //! ws_tokens: issuing, authenticating, binding to connections and retiring them.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, SelectTwo, Set,
 };
 
 use crate::domain::{Peer, TokenStatus, new_token_code};
-use crate::entities::{users, ws_tokens};
+use crate::entities::{messages, users, ws_tokens};
 
 pub async fn issue(
     db: &impl ConnectionTrait,
@@ -102,6 +102,31 @@ pub async fn record_auth_success(
     }
     active.updated_at = Set(now);
     active.update(db).await
+}
+
+/// Writes each token's latest successful authentication time, many tokens in one
+/// statement: the `last_auth_successed_at` of frames answered since the last write.
+pub async fn record_auth_times(
+    db: &impl ConnectionTrait,
+    times: &[(i64, DateTime<Utc>)],
+) -> Result<(), DbErr> {
+    let Some(((first_id, first_at), rest)) = times.split_first() else {
+        return Ok(());
+    };
+    let at_of_each = rest.iter().fold(
+        Expr::case(ws_tokens::Column::Id.eq(*first_id), Expr::value(*first_at)),
+        |case, (id, at)| case.case(ws_tokens::Column::Id.eq(*id), Expr::value(*at)),
+    );
+    let at_of_each: Expr = at_of_each
+        .finally(Expr::col(ws_tokens::Column::LastAuthSuccessedAt))
+        .into();
+    ws_tokens::Entity::update_many()
+        .col_expr(ws_tokens::Column::LastAuthSuccessedAt, at_of_each.clone())
+        .col_expr(ws_tokens::Column::UpdatedAt, at_of_each)
+        .filter(ws_tokens::Column::Id.is_in(times.iter().map(|(id, _)| *id)))
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 pub async fn record_status(
@@ -206,6 +231,56 @@ pub async fn audience_targets(
             })
         })
         .collect())
+}
+
+/// The audience's targets of a broadcast, in one statement that also says whether the
+/// message may still be delivered: `None` when it was soft-deleted (or never existed).
+/// `range` keeps the token ids in `first..=last`.
+pub async fn live_message_targets(
+    db: &impl ConnectionTrait,
+    message_id: i64,
+    audience: Audience,
+    range: Option<(i64, i64)>,
+) -> Result<Option<Vec<Target>>, DbErr> {
+    let token = |column: ws_tokens::Column| Expr::col((ws_tokens::Entity, column));
+    let mut joined = Condition::all()
+        .add(token(ws_tokens::Column::ConnectionId).is_not_null())
+        .add(token(ws_tokens::Column::LastStatus).eq(TokenStatus::Success.as_str()));
+    if let Audience::User(user_id) = audience {
+        joined = joined.add(token(ws_tokens::Column::UserId).eq(user_id));
+    }
+    if let Some((first, last)) = range {
+        joined = joined
+            .add(token(ws_tokens::Column::Id).gte(first))
+            .add(token(ws_tokens::Column::Id).lte(last));
+    }
+    // The message left-joined to its audience: no row when it is gone, one row of NULLs
+    // when nobody is connected.
+    let query = Query::select()
+        .column((ws_tokens::Entity, ws_tokens::Column::Id))
+        .column((ws_tokens::Entity, ws_tokens::Column::ConnectionId))
+        .from(messages::Entity)
+        .join(JoinType::LeftJoin, ws_tokens::Entity, joined)
+        .and_where(Expr::col((messages::Entity, messages::Column::Id)).eq(message_id))
+        .and_where(Expr::col((messages::Entity, messages::Column::DeletedAt)).is_null())
+        .order_by((ws_tokens::Entity, ws_tokens::Column::Id), Order::Asc)
+        .to_owned();
+    let rows = db.query_all(&query).await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut targets = Vec::with_capacity(rows.len());
+    for row in rows {
+        let token_id: Option<i64> = row.try_get_by_index(0)?;
+        let connection_id: Option<String> = row.try_get_by_index(1)?;
+        if let (Some(token_id), Some(connection_id)) = (token_id, connection_id) {
+            targets.push(Target {
+                token_id,
+                connection_id,
+            });
+        }
+    }
+    Ok(Some(targets))
 }
 
 /// A user's tokens bound to a live connection of either kind (authenticated, not yet

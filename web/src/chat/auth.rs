@@ -2,7 +2,7 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::SqlErr;
-use shared::domain::{Peer, TokenRefusal, UserCode};
+use shared::domain::{Peer, TokenRefusal, TokenStatus, UserCode};
 use shared::entities::{users, ws_tokens};
 use shared::queries::tokens;
 
@@ -25,7 +25,10 @@ impl Authenticated {
 }
 
 /// Checks `code` for this connection and records the outcome on the token. A refusal is
-/// `ApiError::Refused`, in the order of SPEC §1.
+/// `ApiError::Refused`, in the order of SPEC §1. The common frame, on a connection its token
+/// is bound to, costs one read: its `last_auth_successed_at` goes to [`AuthTimes`].
+///
+/// [`AuthTimes`]: super::AuthTimes
 pub async fn authenticate(
     state: &AppState,
     peer: &Peer,
@@ -54,6 +57,16 @@ pub async fn authenticate(
     if let Some(refusal) = refused {
         tokens::record_status(&state.db, token.id, refusal.status()).await?;
         return Err(ApiError::Refused(refusal));
+    }
+    if bound.is_some() && token.last_status.as_deref() == Some(TokenStatus::Success.as_str()) {
+        // Bound to this connection already (its code matched above) and in good standing:
+        // only the time changes, and it is written behind the answer.
+        state.auth_times.record(token.id, now);
+        let token = ws_tokens::Model {
+            last_auth_successed_at: Some(now),
+            ..token
+        };
+        return Ok(Authenticated { token, user });
     }
     // A connection with no token yet binds this one; a token used from a new connection
     // moves there (reconnect).

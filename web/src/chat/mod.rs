@@ -5,10 +5,12 @@
 //! - `frame`: a client's frame, a JSON object.
 //! - `command`: a frame parsed into a [`Method`] and its arguments.
 //! - `auth`: token authentication, run on every frame, and binding to the [`Peer`].
+//! - [`AuthTimes`]: `last_auth_successed_at`, written behind the answer.
 //! - `get_messages`, `send_message`: the methods.
 //! - [`apply`]: runs one frame and returns its [`Outcome`].
 
 mod auth;
+mod auth_times;
 mod command;
 mod frame;
 mod get_messages;
@@ -19,6 +21,7 @@ use serde_json::{Map, Value, json};
 use shared::domain::{Channel, TokenRefusal, UserCode};
 use shared::queries::tokens;
 
+pub use self::auth_times::AuthTimes;
 use self::command::Command;
 pub use self::command::Method;
 pub use self::frame::Frame;

@@ -49,11 +49,9 @@ pub async fn post(
         Channel::User(_) => "user_channel",
     };
     metrics::counter!("web_messages_stored_total", "channel" => stored).increment(1);
-    match state
-        .queues
-        .enqueue_unless_live(&BroadcastJob::new(&message, channel))
-        .await
-    {
+    let frame = state.renderer.broadcast_frame(&message, user);
+    let job = BroadcastJob::new(&message, channel).with_frame(frame);
+    match state.queues.enqueue_unless_live(&job).await {
         Ok(job_id) => tracing::info!(
             message_id = message.id,
             job_id,

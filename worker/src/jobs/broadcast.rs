@@ -1,10 +1,10 @@
 //! BroadcastJob: the message to every connection of its channel, and to interop subscribers.
 //! A large audience is cut into token-id ranges, each a sub-job any worker can take.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use sea_orm::DatabaseConnection;
-use serde_json::json;
 use shared::domain::Channel;
 use shared::jobs::{BroadcastJob, TokenRange};
 use shared::message_view::MessageRenderer;
@@ -53,26 +53,25 @@ impl JobHandler for BroadcastHandler {
 impl BroadcastHandler {
     async fn run_in_span(&self, job: BroadcastJob) -> Result<JobOutcome, JobError> {
         let started = Instant::now();
-        let Some((message, user)) = messages::find_live_with_user(&self.db, job.message_id).await?
-        else {
-            tracing::info!("message deleted; nothing to deliver");
-            return Ok(JobOutcome::Done);
-        };
         let audience = match job.real_channel {
             Channel::User(_) => Audience::User(job.sender_user_id),
             Channel::All => Audience::Everyone,
         };
-        let payload = json!({
-            "action": "send_message",
-            "success": true,
-            "messages": [self.renderer.render(&message, &user)],
-        })
-        .to_string();
-        if job.token_range.is_none() {
-            self.publish_once(&job, &payload).await?;
-        }
         let range = job.token_range.map(|range| (range.first, range.last));
-        let targets = tokens::audience_targets(&self.db, audience, range).await?;
+        let targets =
+            tokens::live_message_targets(&self.db, job.message_id, audience, range).await?;
+        let frame = match (targets.is_some(), job.frame.as_deref()) {
+            (false, _) => None,
+            (true, Some(frame)) => Some(Cow::Borrowed(frame)),
+            (true, None) => self.render(job.message_id).await?.map(Cow::Owned),
+        };
+        let (Some(targets), Some(frame)) = (targets, frame) else {
+            tracing::info!("message deleted; nothing to deliver");
+            return Ok(JobOutcome::Done);
+        };
+        if job.token_range.is_none() {
+            self.publish_once(&job, &frame).await?;
+        }
         if job.token_range.is_none() && targets.len() > self.split_size {
             self.split(&job, &targets).await?;
             return Ok(JobOutcome::Done);
@@ -80,7 +79,7 @@ impl BroadcastHandler {
         let audience = targets.len();
         let report = self
             .fanout
-            .deliver(message.id, payload.as_bytes(), targets)
+            .deliver(job.message_id, frame.as_bytes(), targets)
             .await?;
         // A run that split is not recorded: each of its parts is a run that posts.
         self.metrics.record(started.elapsed(), audience);
@@ -92,6 +91,13 @@ impl BroadcastHandler {
         } else {
             JobOutcome::Done
         })
+    }
+
+    /// The frame of a job that came without one (re-enqueued from the outbox); `None` when
+    /// the message was deleted meanwhile.
+    async fn render(&self, message_id: i64) -> Result<Option<String>, JobError> {
+        let found = messages::find_live_with_user(&self.db, message_id).await?;
+        Ok(found.map(|(message, user)| self.renderer.broadcast_frame(&message, &user)))
     }
 
     /// Cuts an audience above `BROADCAST_SPLIT_SIZE` into token-id ranges, one sub-job each.
