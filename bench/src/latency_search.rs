@@ -180,12 +180,11 @@ pub fn describe(search: &Search, report: &mut Report) {
     };
     report.note(format!(
         "Search for the highest rate: steps of {} s on the same clients, doubling from {} msg/s \
-         until a step does not hold (p99 above {} ms, or a delivery missing {} s after the last \
-         send), then bisecting; each step starts once the previous one's frames are answered \
-         and the queue is empty. Steps: {}.{ceiling}",
+         until a step does not hold (p99 above {TARGET_P99_MS:.0} ms, or a delivery missing {} s \
+         after the last send), then bisecting; each step starts once the previous one's frames \
+         are answered and the queue is empty. Steps: {}.{ceiling}",
         search.plan.step.as_secs(),
         search.plan.start,
-        figure(TARGET_P99_MS),
         search.plan.drain.as_secs(),
         steps.join("; ")
     ));

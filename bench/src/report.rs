@@ -174,15 +174,19 @@ impl Report {
         for row in &self.rows {
             if compared {
                 let before = row.before.as_deref().unwrap_or_default();
+                // A figure of the current build only (the sequential loop, hello world).
+                let all_runs = if before.is_empty() {
+                    runs(&row.runs)
+                } else {
+                    format!("{} / {}", runs(before), runs(&row.runs))
+                };
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} | {} | {} / {} | {} |\n",
+                    "| {} | {} | {} | {} | {} | {all_runs} | {} |\n",
                     row.setting,
                     row.measure,
                     figure(median(before)),
                     figure(row.median()),
                     row.ratio(),
-                    runs(before),
-                    runs(&row.runs),
                     row.verdict()
                 ));
             } else {
