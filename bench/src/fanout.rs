@@ -9,19 +9,15 @@ use std::time::Duration;
 use anyhow::bail;
 use tokio::time::Instant;
 
+use crate::builds::Build;
+use crate::cpu::{CpuUse, Meter};
+use crate::fanout_report;
 use crate::identities;
-use crate::machine::CpuWindow;
 use crate::options::Settings;
-use crate::report::{Goal, Report, Row};
+use crate::report::Report;
 use crate::stack::{Stack, WorkerTuning};
-use crate::stats::{Latencies, count, figure, median};
+use crate::stats::{Latencies, figure, median};
 use crate::swarm::{Event, Swarm, send_message_frame};
-
-/// The issue's targets at 10,000 connections.
-const TARGET_SECONDS_AT_20MS: f64 = 1.2;
-const TARGET_POSTS_AT_20MS: f64 = 8_000.0;
-const TARGET_POSTS_AT_0MS: f64 = 25_000.0;
-const TARGET_RATIO_AT_20MS: f64 = 150.0;
 
 /// A stack with N clients connected and authenticated.
 pub struct Stage {
@@ -40,6 +36,8 @@ pub struct Broadcast {
     pub first_delivered: Duration,
     /// Send → delivered, per client.
     pub latencies: Latencies,
+    /// CPU time of each process from the send until the job was done.
+    pub cpu: CpuUse,
 }
 
 impl Broadcast {
@@ -52,8 +50,6 @@ impl Broadcast {
 pub struct Series {
     pub latency_ms: u64,
     pub runs: Vec<Broadcast>,
-    /// How busy the machine was, and with what, while these runs were measured.
-    pub cpu: String,
 }
 
 impl Series {
@@ -63,6 +59,16 @@ impl Series {
 
     pub fn median_posts_per_sec(&self) -> f64 {
         median(&self.column(Broadcast::posts_per_sec))
+    }
+
+    /// Adds `more`'s runs to the series of the same latency in `all`.
+    fn absorb(all: &mut Vec<Series>, more: Vec<Series>) {
+        for series in more {
+            match all.iter_mut().find(|s| s.latency_ms == series.latency_ms) {
+                Some(same) => same.runs.extend(series.runs),
+                None => all.push(series),
+            }
+        }
     }
 }
 
@@ -78,7 +84,17 @@ impl Stage {
         audience: usize,
         emulator_env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
-        let stack = Stack::start_with(settings.database, emulator_env).await?;
+        Self::open_build(settings, audience, &Build::current(), emulator_env).await
+    }
+
+    /// [`Stage::open_with`] on a stack of `build`.
+    pub async fn open_build(
+        settings: &Settings,
+        audience: usize,
+        build: &Build,
+        emulator_env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let stack = Stack::start_build(settings.database, build, emulator_env).await?;
         let started = std::time::Instant::now();
         let tokens = identities::create(&stack.db, "fan", audience).await?;
         let created = started.elapsed();
@@ -129,6 +145,7 @@ impl Stage {
         let tag = self.take_tags(1);
         let sender = self.swarm.sender(0);
         let frame = send_message_frame(&sender.token, tag);
+        let meter = Meter::start(self.stack.roles());
         let sent = Instant::now();
         sender.send(frame)?;
         let deadline = sent + timeout;
@@ -168,6 +185,7 @@ impl Stage {
             all_delivered: last,
             first_delivered: first,
             latencies,
+            cpu: meter.finish(),
         })
     }
 
@@ -191,26 +209,28 @@ impl Stage {
         for &latency_ms in latencies_ms {
             self.set_latency(latency_ms).await;
             self.checked_broadcast(tuning).await?;
-            let window = CpuWindow::start();
             let mut series = Series {
                 latency_ms,
                 runs: Vec::new(),
-                cpu: String::new(),
             };
             for run in 1..=runs {
                 let broadcast = self.checked_broadcast(tuning).await?;
                 eprintln!(
                     "[bench] {label}, {latency_ms} ms, run {run}: {} clients in {:.3}s = {} posts/s, \
-                     p50 {} ms, p99 {} ms",
+                     p50 {} ms, p99 {} ms, worker CPU per post {} µs",
                     broadcast.audience,
                     broadcast.all_delivered.as_secs_f64(),
                     figure(broadcast.posts_per_sec()),
                     figure(broadcast.latencies.quantile_ms(0.5)),
                     figure(broadcast.latencies.quantile_ms(0.99)),
+                    figure(
+                        broadcast
+                            .cpu
+                            .micros_per(crate::cpu::Part::Worker, broadcast.audience as u64)
+                    ),
                 );
                 series.runs.push(broadcast);
             }
-            series.cpu = window.finish();
             all.push(series);
         }
         Ok(all)
@@ -230,6 +250,36 @@ pub async fn concurrent(stage: &mut Stage, settings: &Settings) -> anyhow::Resul
         .await
 }
 
+/// [`concurrent`] for every build of the settings. With one build, every run is on one set
+/// of clients; with a baseline, each run is on a fresh stack of its build, the builds
+/// alternating (two sets of 10,000 clients at once would pass the descriptor limit). Returns
+/// the series of each build and the last stage, the current build's, for `scale`.
+pub async fn concurrent_builds(settings: &Settings) -> anyhow::Result<(Vec<Vec<Series>>, Stage)> {
+    if let [_only] = settings.builds.as_slice() {
+        let mut stage = Stage::open(settings, settings.connections).await?;
+        let series = concurrent(&mut stage, settings).await?;
+        return Ok((vec![series], stage));
+    }
+    let mut results: Vec<Vec<Series>> = settings.builds.iter().map(|_| Vec::new()).collect();
+    let mut kept: Option<Stage> = None;
+    for run in 1..=settings.runs {
+        for (build, results) in settings.builds.iter().zip(results.iter_mut()) {
+            // Close the other build's clients before opening these.
+            drop(kept.take());
+            let mut stage = Stage::open_build(settings, settings.connections, build, &[]).await?;
+            stage.stack.set_workers(1, WorkerTuning::DEFAULTS).await?;
+            let label = format!("fan-out, {} (pass {run})", build.label);
+            let measured = stage
+                .measure(&settings.latencies_ms, 1, WorkerTuning::DEFAULTS, &label)
+                .await?;
+            Series::absorb(results, measured);
+            kept = Some(stage);
+        }
+    }
+    let stage = kept.expect("at least one run of each build");
+    Ok((results, stage))
+}
+
 /// The sequential loop over its own, smaller audience.
 pub async fn baseline(settings: &Settings) -> anyhow::Result<Vec<Series>> {
     let audience = settings.baseline_connections;
@@ -247,113 +297,8 @@ pub async fn baseline(settings: &Settings) -> anyhow::Result<Vec<Series>> {
 }
 
 pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
-    let concurrent = {
-        let mut stage = Stage::open(settings, settings.connections).await?;
-        concurrent(&mut stage, settings).await?
-    };
+    let (concurrent, stage) = concurrent_builds(settings).await?;
+    drop(stage);
     let baseline = baseline(settings).await?;
-    Ok(report(settings, &concurrent, &baseline))
-}
-
-pub fn report(settings: &Settings, concurrent: &[Series], baseline: &[Series]) -> Report {
-    let n = settings.connections;
-    let b = settings.baseline_connections;
-    let judge = settings.judge_fanout();
-    let mut report = Report::new(format!("Fan-out: one send_message to {} clients", count(n)));
-    report.setting(format!(
-        "{} WebSocket clients through gateway-emulator, each authenticated with its own token; \
-         client 0 sends one send_message to all_channel; the clock runs from that frame to the \
-         last client reading the broadcast (web's callback, the queue and the job included)",
-        count(n)
-    ));
-    report.setting(format!(
-        "worker: 1 process, product defaults {} (up to {} POSTs in flight)",
-        WorkerTuning::DEFAULTS.describe(),
-        WorkerTuning::DEFAULTS.in_flight(n)
-    ));
-    report.setting(format!(
-        "baseline: the original's sequential loop, {}, over {} clients: a sequential loop's \
-         rate does not depend on the audience, so its rate over {} stands for any N",
-        WorkerTuning::sequential(b).describe(),
-        count(b),
-        count(b)
-    ));
-    report.setting(format!(
-        "Management API latency injected by the emulator (PUT /_emulator/faults post_latency_ms); \
-         {} runs after one warm-up broadcast; {}",
-        settings.runs,
-        settings.database_name()
-    ));
-    for series in concurrent {
-        let ms = series.latency_ms;
-        let at = format!("{ms} ms, {} clients", count(n));
-        let mut seconds = Row::new(
-            &at,
-            "send → all delivered (s)",
-            series.column(|b| b.all_delivered.as_secs_f64()),
-        );
-        let mut posts = Row::new(&at, "posts/s", series.column(Broadcast::posts_per_sec));
-        if judge && ms == 20 {
-            seconds = seconds.target(Goal::AtMost(TARGET_SECONDS_AT_20MS));
-            posts = posts.target(Goal::AtLeast(TARGET_POSTS_AT_20MS));
-        }
-        if judge && ms == 0 {
-            posts = posts.target(Goal::AtLeast(TARGET_POSTS_AT_0MS));
-        }
-        report.row(seconds);
-        report.row(posts);
-        report.row(Row::new(
-            &at,
-            "per-client delivery p50 (ms)",
-            series.column(|b| b.latencies.quantile_ms(0.5)),
-        ));
-        report.row(Row::new(
-            &at,
-            "per-client delivery p99 (ms)",
-            series.column(|b| b.latencies.quantile_ms(0.99)),
-        ));
-        report.row(Row::new(
-            &at,
-            "first client has it (ms)",
-            series.column(|b| b.first_delivered.as_secs_f64() * 1000.0),
-        ));
-        let Some(base) = baseline.iter().find(|s| s.latency_ms == ms) else {
-            continue;
-        };
-        let sequential = format!("{ms} ms, sequential, {} clients", count(b));
-        report.row(Row::new(
-            &sequential,
-            "posts/s",
-            base.column(Broadcast::posts_per_sec),
-        ));
-        report.row(Row::new(
-            &sequential,
-            "per-client delivery p99 (ms)",
-            base.column(|b| b.latencies.quantile_ms(0.99)),
-        ));
-        let base_rate = base.median_posts_per_sec();
-        report.row(Row::new(
-            format!("{ms} ms"),
-            format!(
-                "sequential loop's time for {} clients, at its rate (s)",
-                count(n)
-            ),
-            base.column(|b| n as f64 / b.posts_per_sec()),
-        ));
-        let mut ratio = Row::new(
-            format!("{ms} ms"),
-            "posts/s ÷ sequential median (×)",
-            series.column(|b| b.posts_per_sec() / base_rate),
-        );
-        if judge && ms == 20 {
-            ratio = ratio.target(Goal::AtLeast(TARGET_RATIO_AT_20MS));
-        }
-        report.row(ratio);
-    }
-    for (name, all) in [("", concurrent), ("sequential, ", baseline)] {
-        for series in all {
-            report.note(format!("{name}{} ms: {}", series.latency_ms, series.cpu));
-        }
-    }
-    report
+    Ok(fanout_report::report(settings, &concurrent, &baseline))
 }

@@ -3,14 +3,18 @@
 //! The clients take turns sending `send_message` at a fixed rate (open loop: message k is
 //! due at start + k / rate, whatever happened to the ones before), and every client
 //! receives every message. Latency runs from the instant a message was due to be sent to
-//! the instant a client read it, so a late send counts against the product.
+//! the instant a client read it, so a late send counts against the product. After the runs
+//! at the given rate, [`latency_search`](crate::latency_search) finds the highest rate that
+//! holds. With a baseline build, each build has a stage of its own and their runs alternate.
 
 use std::time::Duration;
 
 use anyhow::bail;
 use tokio::time::Instant;
 
+use crate::builds::{self, Build};
 use crate::fanout::Stage;
+use crate::latency_search::{self, Search};
 use crate::machine::CpuWindow;
 use crate::options::Settings;
 use crate::report::{Goal, Report, Row};
@@ -18,10 +22,16 @@ use crate::stack::WorkerTuning;
 use crate::stats::{Latencies, count, figure};
 use crate::swarm::{Event, Sender, send_message_frame};
 
+/// The issue's targets are stated at this rate.
+const TARGET_RATE: u64 = 1_000;
 const TARGET_P50_MS: f64 = 10.0;
-const TARGET_P99_MS: f64 = 50.0;
+/// Also the bound of the search for the highest rate that holds.
+pub const TARGET_P99_MS: f64 = 50.0;
 /// How long deliveries may trail the last send before the missing ones are counted.
 const DRAIN: Duration = Duration::from_secs(30);
+/// How long the answers to the frames (`send_result`) may trail the deliveries: once all are
+/// in, web has handled every frame and the next stream starts on a quiet stack.
+const REPLIES: Duration = Duration::from_secs(10);
 
 /// One steady stream.
 pub struct Stream {
@@ -29,45 +39,100 @@ pub struct Stream {
     pub expected: u64,
     pub received: u64,
     pub refused: u64,
+    /// Answers to the frames sent (`send_result`), refused ones included.
+    pub replies: u64,
     pub latencies: Latencies,
     /// How late the pacer ever was (this machine's timer and load, not the product).
     pub max_send_lag: Duration,
 }
 
-pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
-    let mut stage = Stage::open(settings, settings.latency_clients).await?;
+/// One build's stage and what was measured on it.
+struct Measured {
+    stage: Stage,
+    runs: Vec<Stream>,
+    search: Option<Search>,
+    /// How busy the machine was over this build's runs at the given rate.
+    cpu: Vec<String>,
+}
+
+async fn open(settings: &Settings, build: &Build) -> anyhow::Result<Measured> {
+    let mut stage = Stage::open_build(settings, settings.latency_clients, build, &[]).await?;
     stage.stack.set_workers(1, WorkerTuning::DEFAULTS).await?;
     stage.stack.set_post_latency(0).await;
-    let warmup = stream(&mut stage, settings.rate, settings.warmup).await?;
+    let warmup = stream(&mut stage, settings.rate, settings.warmup, DRAIN).await?;
     eprintln!(
-        "[bench] latency warm-up: {} messages, p50 {} ms",
+        "[bench] latency warm-up ({}): {} messages, p50 {} ms",
+        build.label,
         warmup.sent,
         figure(warmup.latencies.quantile_ms(0.5))
     );
-    let window = CpuWindow::start();
-    let mut runs = Vec::new();
-    for run in 1..=settings.runs {
-        let result = match stream(&mut stage, settings.rate, settings.latency_duration).await {
-            Ok(result) => result,
-            Err(error) => return Err(anyhow::anyhow!("{error:#}\n{}", stage.stack.tails())),
-        };
-        eprintln!(
-            "[bench] latency, run {run}: {} sent, {} of {} delivered, p50 {} ms, p99 {} ms, max {} ms",
-            result.sent,
-            result.received,
-            result.expected,
-            figure(result.latencies.quantile_ms(0.5)),
-            figure(result.latencies.quantile_ms(0.99)),
-            figure(result.latencies.max_ms()),
-        );
-        runs.push(result);
-    }
-    let mut report = report(settings, &runs);
-    report.note(window.finish());
-    Ok(report)
+    Ok(Measured {
+        stage,
+        runs: Vec::new(),
+        search: None,
+        cpu: Vec::new(),
+    })
 }
 
-async fn stream(stage: &mut Stage, rate: u64, duration: Duration) -> anyhow::Result<Stream> {
+pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
+    let mut measured = Vec::new();
+    for build in &settings.builds {
+        measured.push(open(settings, build).await?);
+    }
+    for run in 1..=settings.runs {
+        for build in &mut measured {
+            let label = build.stage.stack.build().label;
+            let window = CpuWindow::start();
+            let stage = &mut build.stage;
+            let result = match stream(stage, settings.rate, settings.latency_duration, DRAIN).await
+            {
+                Ok(result) => result,
+                Err(error) => return Err(anyhow::anyhow!("{error:#}\n{}", stage.stack.tails())),
+            };
+            eprintln!(
+                "[bench] latency ({label}), run {run}: {} sent, {} of {} delivered, p50 {} ms, \
+                 p99 {} ms, max {} ms",
+                result.sent,
+                result.received,
+                result.expected,
+                figure(result.latencies.quantile_ms(0.5)),
+                figure(result.latencies.quantile_ms(0.99)),
+                figure(result.latencies.max_ms()),
+            );
+            build.cpu.push(format!("run {run}: {}", window.finish()));
+            build.runs.push(result);
+        }
+    }
+    let plan = latency_search::Plan::for_settings(settings);
+    for build in &mut measured {
+        let stage = &mut build.stage;
+        let search = match latency_search::highest_rate(stage, &plan).await {
+            Ok(search) => search,
+            Err(error) => return Err(anyhow::anyhow!("{error:#}\n{}", stage.stack.tails())),
+        };
+        build.search = Some(search);
+    }
+    let reports = measured
+        .iter()
+        .map(|build| {
+            let mut report = report(settings, &build.runs, build.search.as_ref());
+            for line in &build.cpu {
+                report.note(line.clone());
+            }
+            report
+        })
+        .collect();
+    Ok(builds::merged(reports, &settings.builds))
+}
+
+/// Messages at `rate` for `duration`, received until every client has every message or
+/// `drain` after the last send.
+pub async fn stream(
+    stage: &mut Stage,
+    rate: u64,
+    duration: Duration,
+    drain: Duration,
+) -> anyhow::Result<Stream> {
     stage.stack.wait_idle(Duration::from_secs(60)).await?;
     stage.swarm.drain();
     let clients = stage.swarm.len();
@@ -90,12 +155,13 @@ async fn stream(stage: &mut Stage, rate: u64, duration: Duration) -> anyhow::Res
         anyhow::Ok(max_lag)
     });
     let expected = total * clients as u64;
-    let deadline = due(total) + DRAIN;
+    let deadline = due(total) + drain;
     let mut result = Stream {
         sent: total,
         expected,
         received: 0,
         refused: 0,
+        replies: 0,
         latencies: Latencies::new(),
         max_send_lag: Duration::ZERO,
     };
@@ -110,17 +176,31 @@ async fn stream(stage: &mut Stage, rate: u64, duration: Duration) -> anyhow::Res
                     .latencies
                     .record(at.saturating_duration_since(due(tag - first_tag)));
             }
-            Some(Event::Reply { success: false, .. }) => result.refused += 1,
+            Some(Event::Reply { success }) => {
+                result.replies += 1;
+                result.refused += u64::from(!success);
+            }
             Some(Event::Closed { client }) => bail!("client {client} was disconnected"),
             Some(_) => {}
         }
     }
     result.max_send_lag = pacer.await??;
+    let replies_deadline = Instant::now() + REPLIES;
+    while result.replies < total {
+        match stage.swarm.next_event(replies_deadline).await {
+            None => break,
+            Some(Event::Reply { success }) => {
+                result.replies += 1;
+                result.refused += u64::from(!success);
+            }
+            Some(_) => {}
+        }
+    }
     Ok(result)
 }
 
-fn report(settings: &Settings, runs: &[Stream]) -> Report {
-    let judge = settings.judge();
+fn report(settings: &Settings, runs: &[Stream], search: Option<&Search>) -> Report {
+    let judge = settings.judge() && settings.rate == TARGET_RATE;
     let clients = settings.latency_clients;
     let mut report = Report::new(format!(
         "Latency: send → delivered at {} messages/s for {} s",
@@ -185,5 +265,8 @@ fn report(settings: &Settings, runs: &[Stream]) -> Report {
         "pacer's largest lag (ms)",
         column(&|r| r.max_send_lag.as_secs_f64() * 1000.0),
     ));
+    if let Some(search) = search {
+        latency_search::describe(search, &mut report);
+    }
     report
 }

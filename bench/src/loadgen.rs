@@ -1,6 +1,7 @@
 //! A closed-loop HTTP/1.1 load generator: `concurrency` keep-alive connections, one request
 //! in flight on each, for a fixed time after an unmeasured warm-up. A request counts when it
-//! completes inside the measured window; its latency is send → whole answer read.
+//! completes inside the measured window; its latency is send → whole answer read. The CPU
+//! time of each process is measured over the same window.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
+use crate::cpu::{CpuUse, Meter, Roles};
 use crate::stats::Latencies;
 
 /// Builds the request for connection `index`.
@@ -43,20 +45,35 @@ pub struct Outcome {
     pub latencies: Latencies,
     /// The first refused answer or error, to say why requests failed.
     pub failure: Option<String>,
+    /// CPU time of each process over the measured window.
+    pub cpu: CpuUse,
 }
 
 impl Outcome {
     pub fn per_sec(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
     }
+
+    /// Requests answered in the measured window, refused ones included.
+    pub fn requests(&self) -> u64 {
+        self.ok + self.failed
+    }
 }
 
 /// Reconnections one connection may need before the load is given up.
 const MAX_RECONNECTS: u32 = 100;
 
-pub async fn run(target: &Target, load: Load) -> anyhow::Result<Outcome> {
+/// Runs `load` on `target`; measures the CPU time of `roles`' processes (and this tool's, the
+/// servers') over the measured window.
+pub async fn run_metered(target: &Target, load: Load, roles: Roles) -> anyhow::Result<Outcome> {
     let measure_from = Instant::now() + load.warmup;
     let until = measure_from + load.duration;
+    let meter = tokio::spawn(async move {
+        tokio::time::sleep_until(measure_from).await;
+        let meter = Meter::start(roles);
+        tokio::time::sleep_until(until).await;
+        meter.finish()
+    });
     let tasks: Vec<_> = (0..load.concurrency)
         .map(|index| tokio::spawn(connection(target.clone(), index, measure_from, until)))
         .collect();
@@ -66,6 +83,7 @@ pub async fn run(target: &Target, load: Load) -> anyhow::Result<Outcome> {
         elapsed: load.duration,
         latencies: Latencies::new(),
         failure: None,
+        cpu: CpuUse::default(),
     };
     for task in tasks {
         let part = task.await.context("a load connection panicked")??;
@@ -76,6 +94,7 @@ pub async fn run(target: &Target, load: Load) -> anyhow::Result<Outcome> {
             outcome.failure = part.failure;
         }
     }
+    outcome.cpu = meter.await.context("the CPU meter panicked")?;
     Ok(outcome)
 }
 
@@ -91,6 +110,7 @@ async fn connection(
         elapsed: until - measure_from,
         latencies: Latencies::new(),
         failure: None,
+        cpu: CpuUse::default(),
     };
     let mut sender = connect(target.addr).await?;
     let mut reconnects = 0;

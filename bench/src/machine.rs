@@ -66,6 +66,18 @@ pub fn describe(settings: &Settings) -> Vec<String> {
             "logging of web and worker: RUST_LOG={}",
             std::env::var("RUST_LOG").unwrap_or_else(|_| "unset (their default, info)".to_owned())
         ),
+        match settings
+            .builds
+            .first()
+            .and_then(|build| build.bin_dir.as_ref())
+        {
+            Some(dir) => format!(
+                "builds: fan-out, callbacks and latency compare web and worker from {} \
+                 (before) with these binaries (after)",
+                dir.display()
+            ),
+            None => "builds: these binaries only (no --baseline-bin-dir)".to_owned(),
+        },
     ]
 }
 
@@ -89,10 +101,11 @@ pub struct CpuWindow {
     start: Snapshot,
 }
 
-struct Snapshot {
-    machine_busy: u64,
-    machine_total: u64,
-    processes: HashMap<u32, ProcessCpu>,
+/// The CPU time of the machine and of every process at one instant.
+pub(crate) struct Snapshot {
+    pub(crate) machine_busy: u64,
+    pub(crate) machine_total: u64,
+    pub(crate) processes: HashMap<u32, ProcessCpu>,
 }
 
 impl CpuWindow {
@@ -140,7 +153,7 @@ impl CpuWindow {
 }
 
 impl Snapshot {
-    fn take() -> Self {
+    pub(crate) fn take() -> Self {
         let stat = read("/proc/stat");
         let fields: Vec<u64> = stat
             .lines()
@@ -169,11 +182,11 @@ impl Snapshot {
     }
 }
 
-struct ProcessCpu {
-    name: String,
-    parent: u32,
+pub(crate) struct ProcessCpu {
+    pub(crate) name: String,
+    pub(crate) parent: u32,
     /// User and system time, in clock ticks (the unit of /proc/stat too).
-    ticks: u64,
+    pub(crate) ticks: u64,
 }
 
 impl ProcessCpu {

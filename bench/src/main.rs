@@ -6,17 +6,23 @@
 //! bench all --tiny           # what CI runs (scripts/bench-smoke)
 //! bench fanout --connections 10000 --runs 3
 //! bench ratelimit --connections 4000 --account-rps 2000 --rate-limit 1500
+//! bench all --baseline-bin-dir DIR   # DIR's web and worker beside the current ones
 //! ```
 //!
 //! # Layout
 //! - [`options`]: the command line and the sizes every benchmark runs at.
 //! - [`stack`]: a database, a Redis prefix, the emulator, web and worker processes.
+//! - [`builds`]: the current binaries, or a baseline's beside them, and their tables merged.
+//! - [`cpu`]: each process's CPU time over a measured window, per post or per request.
 //! - [`identities`]: users and tokens in bulk.
 //! - [`swarm`]: authenticated WebSocket clients that timestamp what they receive.
-//! - [`fanout`]: one broadcast to N clients, next to the sequential baseline.
+//! - [`fanout`], [`fanout_report`]: one broadcast to N clients, next to the sequential
+//!   baseline.
 //! - [`scale`]: the fan-out with several worker processes.
-//! - [`loadgen`], [`hello`], [`callbacks`]: `$default` under load, next to poem's hello world.
-//! - [`latency`]: send → delivered at a steady rate.
+//! - [`loadgen`], [`hello`], [`callbacks`], [`callbacks_report`]: `$default` under load, next
+//!   to poem's hello world.
+//! - [`latency`], [`latency_search`]: send → delivered at a steady rate, and the highest rate
+//!   at which p99 holds.
 //! - [`ratelimit`]: two workers against an account quota, with and without
 //!   `APIGW_RATE_LIMIT`.
 //! - [`cable`]: one broadcast to N Action Cable clients over two web replicas, beside API
@@ -26,12 +32,17 @@
 //! Targets are reported, never enforced: the exit status is non-zero only when a benchmark
 //! could not run.
 
+mod builds;
 mod cable;
 mod callbacks;
+mod callbacks_report;
+mod cpu;
 mod fanout;
+mod fanout_report;
 mod hello;
 mod identities;
 mod latency;
+mod latency_search;
 mod loadgen;
 mod machine;
 mod options;
@@ -135,17 +146,17 @@ async fn main() -> ExitCode {
     }
 }
 
-/// `all` measures the fan-out and the scaling on one set of clients, then the baseline.
+/// `all` measures the fan-out and the scaling on one set of clients (the current build's
+/// last), then the sequential loop.
 async fn fanout_and_scale(settings: Settings) -> anyhow::Result<Vec<Report>> {
     let (concurrent, scale) = {
-        let mut stage = fanout::Stage::open(&settings, settings.connections).await?;
-        let concurrent = fanout::concurrent(&mut stage, &settings).await?;
+        let (concurrent, mut stage) = fanout::concurrent_builds(&settings).await?;
         let scale = scale::measure(&mut stage, &settings).await?;
         (concurrent, scale)
     };
     let baseline = fanout::baseline(&settings).await?;
     Ok(vec![
-        fanout::report(&settings, &concurrent, &baseline),
+        fanout_report::report(&settings, &concurrent, &baseline),
         scale,
     ])
 }

@@ -1,9 +1,11 @@
 //! The command line, and the sizes every benchmark runs at.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use crate::builds::{self, Build};
 use crate::stack::Database;
 
 #[derive(Debug, Parser)]
@@ -26,7 +28,8 @@ pub enum Which {
     Fanout,
     /// `$default` auth_request and send_message under load, next to poem's hello world.
     Callbacks,
-    /// send → delivered at a steady rate to a small audience.
+    /// send → delivered at a steady rate to a small audience, then the highest rate at
+    /// which p99 stays within the target.
     Latency,
     /// The fan-out with 1, 2 and 3 worker processes sharing split broadcasts.
     Scale,
@@ -82,6 +85,11 @@ pub struct Args {
     /// Worker process counts of `scale`.
     #[arg(long, global = true, value_delimiter = ',', default_value = "1,2,3")]
     pub workers: Vec<usize>,
+    /// A directory with a baseline build's `web` and `worker`: the fan-out, callbacks and
+    /// latency then measure it and the current binaries in the same run, alternating their
+    /// runs, and print both with the ratio (`scripts/bench --baseline <git-rev>` builds one).
+    #[arg(long, global = true, env = "WSGW_BASELINE_BIN_DIR")]
+    pub baseline_bin_dir: Option<PathBuf>,
 }
 
 /// Resolved sizes.
@@ -103,6 +111,8 @@ pub struct Settings {
     pub workers: Vec<usize>,
     pub account_rps: u32,
     pub rate_limit: u32,
+    /// The builds compared: the baseline then the current one, or only the current one.
+    pub builds: Vec<Build>,
 }
 
 /// The fan-out targets are stated for this audience.
@@ -135,7 +145,11 @@ impl Settings {
             workers: args.workers.clone(),
             account_rps: args.account_rps,
             rate_limit: args.rate_limit,
+            builds: Build::all(args.baseline_bin_dir.as_deref()),
         };
+        if let Some(dir) = &args.baseline_bin_dir {
+            builds::check_baseline_dir(dir)?;
+        }
         anyhow::ensure!(
             settings.connections >= 1,
             "--connections must be at least 1"

@@ -1,7 +1,9 @@
 //! Scale: the fan-out with 1, 2 and 3 worker processes. The audience is cut into sub-jobs
 //! (`BROADCAST_SPLIT_SIZE`) so that every process takes a share of one broadcast.
 
+use crate::cpu::{self, Part};
 use crate::fanout::{Broadcast, Series, Stage};
+use crate::fanout_report::CPU_SETTING;
 use crate::options::Settings;
 use crate::report::{Report, Row};
 use crate::stack::WorkerTuning;
@@ -53,6 +55,7 @@ pub async fn measure(stage: &mut Stage, settings: &Settings) -> anyhow::Result<R
         settings.runs,
         settings.database_name()
     ));
+    report.setting(CPU_SETTING);
     for latency_ms in &settings.latencies_ms {
         for (workers, series) in &results {
             let Some(series) = series.iter().find(|s| s.latency_ms == *latency_ms) else {
@@ -74,7 +77,19 @@ pub async fn measure(stage: &mut Stage, settings: &Settings) -> anyhow::Result<R
                 "per-client delivery p99 (ms)",
                 series.column(|b| b.latencies.quantile_ms(0.99)),
             ));
-            report.note(format!("{at}: {}", series.cpu));
+            let runs: cpu::Runs = series
+                .runs
+                .iter()
+                .map(|broadcast| (&broadcast.cpu, broadcast.audience as u64))
+                .collect();
+            report.row(cpu::per_unit_row(
+                &at,
+                "every worker process together",
+                "post",
+                Part::Worker,
+                &runs,
+            ));
+            report.row(cpu::busy_row(&at, &runs));
         }
     }
     Ok(report)

@@ -1,6 +1,7 @@
 //! The product as a benchmark runs it: its own database and Redis prefix (e2e's `TestEnv`),
 //! `migration up`, then the real `gateway-emulator`, `web` and any number of `worker`
-//! processes, taken from the directory this executable is in.
+//! processes, taken from the directory this executable is in (`web` and `worker` from a
+//! baseline's directory for a [`Build`] that has one).
 
 use std::time::Duration;
 
@@ -10,6 +11,9 @@ use e2e::redis::DEFAULT_QUEUE;
 use e2e::{TestEnv, WebApp, WebOptions, WorkerOptions, WorkerProcess};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
+
+use crate::builds::Build;
+use crate::cpu::Roles;
 
 /// Lines of each process's output shown when a measurement fails.
 const TAIL_LINES: usize = 20;
@@ -70,6 +74,7 @@ impl WorkerTuning {
 pub struct Stack {
     workers: Vec<WorkerProcess>,
     tuning: Option<WorkerTuning>,
+    build: Build,
     pub emulator: Emulator,
     pub web: WebApp,
     pub db: DatabaseConnection,
@@ -87,11 +92,22 @@ impl Stack {
         database: Database,
         emulator_env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::start_build(database, &Build::current(), emulator_env).await
+    }
+
+    /// [`Stack::start_with`] running `build`'s `web` and workers.
+    pub async fn start_build(
+        database: Database,
+        build: &Build,
+        emulator_env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let env = match database {
             Database::Postgres => TestEnv::postgres().await,
             Database::Sqlite => TestEnv::sqlite().await,
         };
-        let web = WebApp::spawn(&env, WebOptions::default()).await;
+        let web = build
+            .scoped(WebApp::spawn(&env, WebOptions::default()))
+            .await;
         let mut emulator_vars = vec![
             // The emulator is the measuring apparatus: keep its own logging out of the way.
             ("RUST_LOG", "warn"),
@@ -104,6 +120,7 @@ impl Stack {
         Ok(Self {
             workers: Vec::new(),
             tuning: None,
+            build: build.clone(),
             emulator,
             web,
             db,
@@ -126,11 +143,31 @@ impl Stack {
             .with_env("JOB_LEASE_SECS", 5)
             .with_env("WORKER_IDLE_POLL_MS", 200);
         for _ in 0..count {
-            self.workers
-                .push(WorkerProcess::spawn(&self.env, &options).await);
+            let worker = self
+                .build
+                .scoped(WorkerProcess::spawn(&self.env, &options))
+                .await;
+            self.workers.push(worker);
         }
         self.tuning = Some(tuning);
         Ok(())
+    }
+
+    /// The build this stack's `web` and workers come from.
+    pub fn build(&self) -> &Build {
+        &self.build
+    }
+
+    /// The process ids of `web` and the workers, to charge their CPU time to them.
+    pub fn roles(&self) -> Roles {
+        Roles {
+            web: self.web.id().into_iter().collect(),
+            workers: self
+                .workers
+                .iter()
+                .filter_map(|worker| worker.id())
+                .collect(),
+        }
     }
 
     /// SIGTERM, then a bounded wait; whatever is left is killed when dropped.

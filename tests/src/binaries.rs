@@ -23,13 +23,26 @@ struct Layout {
 static WORKSPACE_BUILD: OnceLock<Result<(), String>> = OnceLock::new();
 static SINGLE_BUILDS: OnceLock<Mutex<HashMap<String, Result<(), String>>>> = OnceLock::new();
 
-/// A directory that already holds the binaries (`WSGW_BIN_DIR`, or [`use_bin_dir`]): they are
-/// taken from there and never built. The `bench` tool sets it to its own directory.
+/// A directory that already holds the binaries (`WSGW_BIN_DIR`, or [`use_bin_dir`], or
+/// [`with_bin_dir`] for one scope): they are taken from there and never built. The `bench`
+/// tool sets it to its own directory.
 static BIN_DIR: OnceLock<PathBuf> = OnceLock::new();
 
 /// Takes every binary from `dir` instead of building it (first call wins).
 pub fn use_bin_dir(dir: PathBuf) {
     let _ = BIN_DIR.set(dir);
+}
+
+tokio::task_local! {
+    /// The directory of [`with_bin_dir`], for the task that runs inside it.
+    static SCOPED_BIN_DIR: PathBuf;
+}
+
+/// Runs `future` with every binary it spawns taken from `dir`, over [`use_bin_dir`] and
+/// `WSGW_BIN_DIR`: the `bench` tool runs an older build's `web` and `worker` beside the
+/// current ones in one process. Tasks that `future` spawns do not inherit the directory.
+pub async fn with_bin_dir<F: std::future::Future>(dir: PathBuf, future: F) -> F::Output {
+    SCOPED_BIN_DIR.scope(dir, future).await
 }
 
 /// The target directory the tests were built in: where screenshots are written, and a home
@@ -41,9 +54,10 @@ pub fn target_dir() -> PathBuf {
 /// The path of the workspace binary `name`, built on first use. Panics with cargo's output
 /// when it cannot be built.
 pub fn binary(name: &str) -> PathBuf {
-    let fixed = BIN_DIR
-        .get()
-        .cloned()
+    let fixed = SCOPED_BIN_DIR
+        .try_with(PathBuf::clone)
+        .ok()
+        .or_else(|| BIN_DIR.get().cloned())
         .or_else(|| std::env::var_os("WSGW_BIN_DIR").map(PathBuf::from));
     if let Some(dir) = fixed {
         let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
