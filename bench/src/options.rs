@@ -36,6 +36,9 @@ pub enum Which {
     /// Two worker processes against an account quota (EMULATOR_ACCOUNT_RPS), with
     /// APIGW_RATE_LIMIT under it and without it: calls/s and 429s seen by the emulator.
     Ratelimit,
+    /// The fan-out to N connections against nginx as an independent Management API stand-in
+    /// (20 ms), next to nginx's own ceiling measured by wrk.
+    Standin,
     /// Everything above, in that order (the fan-out and scale share one set of clients).
     All,
 }
