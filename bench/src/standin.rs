@@ -11,6 +11,7 @@ use crate::nginx::StandIn;
 use crate::options::Settings;
 use crate::report::Report;
 use crate::stats::figure;
+use crate::tools;
 use crate::wrk::{Wrk, WrkRun};
 
 mod report;
@@ -38,6 +39,8 @@ pub struct Measured {
 }
 
 pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
+    // Before anything starts: a missing wrk should not cost a database and 10,000 tokens.
+    tools::require("wrk", "wrk")?;
     let stand_in = StandIn::start(STAGE_NAME, LATENCY).await?;
     let wrk = Wrk {
         url: stand_in.post_url("wrk-0"),
