@@ -2,8 +2,9 @@
 //! back (one user per token, as on a real site), as fast as the database takes them.
 
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
-use shared::domain::new_token_code;
+use shared::domain::{TokenStatus, new_token_code};
 use shared::entities::{users, ws_tokens};
 
 /// Rows per INSERT: well under the bind-parameter limits of PostgreSQL and SQLite.
@@ -67,4 +68,38 @@ pub async fn create(
             .await?;
     }
     Ok(tokens)
+}
+
+/// Binds every token not bound yet to a connection id of its own, `<prefix><token id>`, as a
+/// successful `auth_request` would, in one statement: an audience for a Management API
+/// that needs no WebSocket client behind it. Returns how many tokens it bound.
+pub async fn bind_to_fake_connections(
+    db: &DatabaseConnection,
+    prefix: &str,
+) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-'),
+        "a connection id prefix of letters, digits and dashes"
+    );
+    let now = Utc::now();
+    let bound = ws_tokens::Entity::update_many()
+        .col_expr(
+            ws_tokens::Column::ConnectionId,
+            Expr::cust(format!("'{prefix}' || id")),
+        )
+        .col_expr(
+            ws_tokens::Column::LastStatus,
+            Expr::value(TokenStatus::Success.as_str()),
+        )
+        .col_expr(ws_tokens::Column::AuthSuccessedAt, Expr::value(now))
+        .col_expr(ws_tokens::Column::LastAuthSuccessedAt, Expr::value(now))
+        .col_expr(ws_tokens::Column::StartedAt, Expr::value(now))
+        .col_expr(ws_tokens::Column::UpdatedAt, Expr::value(now))
+        .filter(ws_tokens::Column::ConnectionId.is_null())
+        .filter(ws_tokens::Column::RequestId.is_null())
+        .exec(db)
+        .await?;
+    Ok(bound.rows_affected)
 }

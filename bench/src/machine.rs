@@ -133,7 +133,7 @@ impl CpuWindow {
                 .filter(|earlier| earlier.name == process.name)
                 .map_or(0, |earlier| earlier.ticks);
             let used = process.ticks.saturating_sub(before);
-            if *pid == me || process.parent == me {
+            if descends_from(*pid, me, &end.processes) {
                 ours += used;
             } else if process.name == "postgres" || process.name == "redis-server" {
                 servers += used;
@@ -150,6 +150,23 @@ impl CpuWindow {
             share(others)
         )
     }
+}
+
+/// Whether `pid` is `ancestor` or one of its descendants (nginx's workers are children of
+/// its master, which this tool started).
+fn descends_from(pid: u32, ancestor: u32, processes: &HashMap<u32, ProcessCpu>) -> bool {
+    let mut current = pid;
+    // A few generations suffice; the bound also ends a cycle read across a pid reuse.
+    for _ in 0..8 {
+        if current == ancestor {
+            return true;
+        }
+        match processes.get(&current) {
+            Some(process) if process.parent != current => current = process.parent,
+            _ => return false,
+        }
+    }
+    false
 }
 
 impl Snapshot {

@@ -21,12 +21,17 @@
 //! - [`scale`]: the fan-out with several worker processes.
 //! - [`loadgen`], [`hello`], [`callbacks`], [`callbacks_report`]: `$default` under load, next
 //!   to poem's hello world.
+//! - [`pg_ceiling`], [`pgbench`], [`pgbench_script`]: the statements of those frames run by
+//!   pgbench, PostgreSQL's ceiling for them, beside the callbacks' figures.
 //! - [`latency`], [`latency_search`]: send → delivered at a steady rate, and the highest rate
 //!   at which p99 holds.
 //! - [`ratelimit`]: two workers against an account quota, with and without
 //!   `APIGW_RATE_LIMIT`.
 //! - [`cable`]: one broadcast to N Action Cable clients over two web replicas, beside API
 //!   Gateway clients; memory per idle connection.
+//! - [`standin`], [`nginx`], [`wrk`]: the fan-out against nginx as an independent
+//!   Management API, next to nginx's own ceiling measured by wrk.
+//! - [`tools`]: where the other projects' programs are, and what to install.
 //! - [`stats`], [`report`]: histograms, medians and the tables printed.
 //!
 //! Targets are reported, never enforced: the exit status is non-zero only when a benchmark
@@ -45,13 +50,20 @@ mod latency;
 mod latency_search;
 mod loadgen;
 mod machine;
+mod nginx;
 mod options;
+mod pg_ceiling;
+mod pgbench;
+mod pgbench_script;
 mod ratelimit;
 mod report;
 mod scale;
 mod stack;
+mod standin;
 mod stats;
 mod swarm;
+mod tools;
+mod wrk;
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -91,6 +103,7 @@ async fn main() -> ExitCode {
             Which::Latency,
             Which::Cable,
             Which::Ratelimit,
+            Which::Standin,
         ],
         ref one => std::slice::from_ref(one),
     };
@@ -104,7 +117,12 @@ async fn main() -> ExitCode {
             Which::Fanout => isolate(async move { Ok(vec![fanout::run(&settings).await?]) }).await,
             Which::Scale => isolate(async move { Ok(vec![scale::run(&settings).await?]) }).await,
             Which::Callbacks => {
-                isolate(async move { Ok(vec![callbacks::run(&settings).await?]) }).await
+                isolate(async move {
+                    let callbacks = callbacks::run(&settings).await?;
+                    let ceiling = pg_ceiling::run(&settings, &callbacks).await?;
+                    Ok(vec![callbacks, ceiling])
+                })
+                .await
             }
             Which::Latency => {
                 isolate(async move { Ok(vec![latency::run(&settings).await?]) }).await
@@ -112,6 +130,9 @@ async fn main() -> ExitCode {
             Which::Cable => isolate(async move { Ok(vec![cable::run(&settings).await?]) }).await,
             Which::Ratelimit => {
                 isolate(async move { Ok(vec![ratelimit::run(&settings).await?]) }).await
+            }
+            Which::Standin => {
+                isolate(async move { Ok(vec![standin::run(&settings).await?]) }).await
             }
             Which::All => unreachable!("`all` is expanded above"),
         };

@@ -26,7 +26,8 @@ pub enum Which {
     /// N clients, one send_message, until every client has it; at each Management API
     /// latency, next to the sequential baseline.
     Fanout,
-    /// `$default` auth_request and send_message under load, next to poem's hello world.
+    /// `$default` auth_request and send_message under load, next to poem's hello world;
+    /// then pgbench of the statements they send (PostgreSQL's ceiling for them).
     Callbacks,
     /// send → delivered at a steady rate to a small audience, then the highest rate at
     /// which p99 stays within the target.
@@ -39,6 +40,9 @@ pub enum Which {
     /// Two worker processes against an account quota (EMULATOR_ACCOUNT_RPS), with
     /// APIGW_RATE_LIMIT under it and without it: calls/s and 429s seen by the emulator.
     Ratelimit,
+    /// The fan-out to N connections against nginx as an independent Management API stand-in
+    /// (20 ms), next to nginx's own ceiling measured by wrk.
+    Standin,
     /// Everything above, in that order (the fan-out and scale share one set of clients).
     All,
 }
@@ -54,8 +58,8 @@ pub struct Args {
     /// Measured runs of every figure; tables show the median and each run.
     #[arg(long, global = true)]
     pub runs: Option<usize>,
-    /// Seconds each load of `callbacks` and the steady stream of `latency` last
-    /// (default 10 and 30).
+    /// Seconds each load of `callbacks` (and its pgbench runs, and `standin`'s wrk runs)
+    /// and the steady stream of `latency` last (default 10 and 30).
     #[arg(long, global = true)]
     pub duration: Option<u64>,
     /// CI size: 50 connections, 2 s, 1 run; targets are not judged.

@@ -70,6 +70,18 @@ impl WorkerTuning {
     }
 }
 
+/// A worker tuned as given, posting to the Management API at `endpoint` (with its stage).
+pub fn worker_options(endpoint: impl Into<String>, tuning: WorkerTuning) -> WorkerOptions {
+    WorkerOptions::new(endpoint)
+        .with_env("WORKER_POST_CONCURRENCY", tuning.post_concurrency)
+        .with_env("WORKER_BROADCAST_JOBS", tuning.broadcast_jobs)
+        .with_env("BROADCAST_SPLIT_SIZE", tuning.split_size)
+        .with_env("APIGW_RATE_LIMIT", tuning.rate_limit)
+        // e2e shortens these for recovery tests; a benchmark runs the product's defaults.
+        .with_env("JOB_LEASE_SECS", 5)
+        .with_env("WORKER_IDLE_POLL_MS", 200)
+}
+
 /// The running product. Field order is drop order: processes go before the database.
 pub struct Stack {
     workers: Vec<WorkerProcess>,
@@ -134,14 +146,7 @@ impl Stack {
             return Ok(());
         }
         self.stop_workers().await;
-        let options = WorkerOptions::new(self.emulator.management_endpoint())
-            .with_env("WORKER_POST_CONCURRENCY", tuning.post_concurrency)
-            .with_env("WORKER_BROADCAST_JOBS", tuning.broadcast_jobs)
-            .with_env("BROADCAST_SPLIT_SIZE", tuning.split_size)
-            .with_env("APIGW_RATE_LIMIT", tuning.rate_limit)
-            // e2e shortens these for recovery tests; a benchmark runs the product's defaults.
-            .with_env("JOB_LEASE_SECS", 5)
-            .with_env("WORKER_IDLE_POLL_MS", 200);
+        let options = worker_options(self.emulator.management_endpoint(), tuning);
         for _ in 0..count {
             let worker = self
                 .build

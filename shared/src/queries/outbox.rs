@@ -45,30 +45,37 @@ async fn store_message_in_one_statement(
     body: &MessageBody,
     user_id: i64,
 ) -> Result<messages::Model, DbErr> {
+    messages::Entity::find()
+        .from_raw_sql(store_message_statement(channel, body, user_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotInserted)
+}
+
+/// The statement behind [`store_message`] on PostgreSQL: public so that the benchmarks can
+/// drive PostgreSQL with exactly what `send_message` sends.
+pub fn store_message_statement(channel: &Channel, body: &MessageBody, user_id: i64) -> Statement {
+    let now = Utc::now();
     const SQL: &str = "WITH stored AS ( \
             INSERT INTO messages (channel, body, user_id, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $4) \
+            VALUES ($1, $2, $3, $4, $5) \
             RETURNING id, channel, body, user_id, deleted_at, created_at, updated_at \
         ), owed AS ( \
             INSERT INTO pending_broadcasts (message_id, created_at, requeues) \
             SELECT id, created_at, 0 FROM stored \
         ) \
         SELECT id, channel, body, user_id, deleted_at, created_at, updated_at FROM stored";
-    let statement = Statement::from_sql_and_values(
+    Statement::from_sql_and_values(
         DbBackend::Postgres,
         SQL,
         [
             channel.real_name().into(),
             body.as_str().into(),
             user_id.into(),
-            Utc::now().into(),
+            now.into(),
+            now.into(),
         ],
-    );
-    messages::Entity::find()
-        .from_raw_sql(statement)
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotInserted)
+    )
 }
 
 /// The broadcast of `message_id` finished: nothing more is owed.
