@@ -1,11 +1,15 @@
 //! Which connections got a message: a Redis set per message, so a retried, split or
 //! taken-over broadcast skips them.
 //!
-//! A connection enters the set only after API Gateway accepted its POST. A worker that dies
-//! mid-broadcast therefore leaves out the POSTs it had on the wire, and the takeover sends
-//! those again: a duplicate with the same message `id` (bounded by the POSTs in flight) is
-//! harmless, a connection left without the message is not. A write whose answer was lost is
-//! either in the set (the POST succeeded, skipping it is right) or not (it is sent again).
+//! A connection enters the set only after API Gateway accepted its POST, in batches: the
+//! fan-out gathers accepted connections and writes them with one `SADD` of many members
+//! (when a batch fills or a few milliseconds after its first), and writes the last batch
+//! before it returns, so a job is never acked with marks unwritten. A worker that dies
+//! mid-broadcast therefore leaves out the POSTs it had on the wire and the accepted ones
+//! whose batch was not written yet, and the takeover sends those again: a duplicate with the
+//! same message `id` (bounded by the POSTs in flight plus one unwritten batch) is harmless, a
+//! connection left without the message is not. A write whose answer was lost is either in
+//! the set (the POSTs succeeded, skipping them is right) or not (they are sent again).
 
 use std::collections::HashSet;
 
@@ -42,15 +46,18 @@ impl DeliveryLog {
         self.redis.clone().smembers(self.key(message_id)).await
     }
 
-    /// Records a delivery that API Gateway accepted.
+    /// Records deliveries that API Gateway accepted, with one `SADD`.
     pub async fn mark_delivered(
         &self,
         message_id: i64,
-        connection_id: &str,
+        connection_ids: &[String],
     ) -> redis::RedisResult<()> {
+        if connection_ids.is_empty() {
+            return Ok(());
+        }
         self.redis
             .clone()
-            .sadd(self.key(message_id), connection_id)
+            .sadd(self.key(message_id), connection_ids)
             .await
     }
 

@@ -11,8 +11,10 @@
 //!   by its stored name.
 //! - `outcome`: done, retry later, or dead — settled in the queue.
 //! - `backoff`: every pause between attempts (jobs, POSTs, claims).
-//! - `fanout`: bounded, retried, recorded delivery to many connections.
-//! - `management`: the Management API client and how its errors are read.
+//! - `fanout`: bounded, retried, recorded delivery to many connections; the records written
+//!   in batches.
+//! - `management`: the Management API: a lean signed client for `PostToConnection`, the
+//!   SDK for `DeleteConnection`, and how their errors are read.
 //! - `rate_limit`: `APIGW_RATE_LIMIT`, one token bucket in Redis for every worker, cut on
 //!   429 and climbing back (AIMD); the post path's only pacing.
 //! - `delivery_log`: which connections already got a message.

@@ -95,7 +95,9 @@ pub async fn build(
     );
     let queues = Queues::new(redis.clone(), &common.queue_prefix);
     let deliveries = DeliveryLog::new(redis.clone(), &common.queue_prefix);
-    let management = ManagementApi::new(&settings).await;
+    let management = ManagementApi::new(&settings)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let rate_limit = RateLimiter::new(
         settings.apigw_rate_limit,
         redis.clone(),

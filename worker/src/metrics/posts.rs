@@ -2,11 +2,9 @@
 
 use std::time::Duration;
 
-use aws_sdk_apigatewaymanagement::error::SdkError;
-use aws_smithy_runtime_api::http::Response;
 use metrics::{Counter, Histogram};
 
-use crate::management::describe;
+use crate::management::PostError;
 
 /// What one `PostToConnection` came to, as the metric names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,24 +42,20 @@ impl PostOutcome {
         }
     }
 
-    /// Reads the raw status first, as the client's own classification does.
-    pub fn of<E>(result: &Result<(), SdkError<E, Response>>) -> Self {
-        let error = match result {
-            Ok(()) => return Self::Ok,
-            Err(error) => error,
-        };
-        if let Some(response) = error.raw_response() {
-            return match response.status().as_u16() {
+    /// By the status when there is an answer, as the client's own classification does.
+    pub fn of(result: &Result<(), PostError>) -> Self {
+        match result {
+            Ok(()) => Self::Ok,
+            Err(PostError::Status { status, .. }) => match status {
                 410 => Self::Gone,
                 429 => Self::Throttled,
                 500..=599 => Self::ServerError,
                 _ => Self::Other,
-            };
-        }
-        match error {
-            SdkError::TimeoutError(_) => Self::Timeout,
-            SdkError::DispatchFailure(failure) if failure.is_timeout() => Self::Timeout,
-            _ => Self::Other,
+            },
+            Err(PostError::Timeout(_) | PostError::ConnectTimeout(_)) => Self::Timeout,
+            Err(
+                PostError::Dispatch(_) | PostError::Credentials(_) | PostError::Construction(_),
+            ) => Self::Other,
         }
     }
 }
@@ -83,14 +77,14 @@ impl PostMetrics {
         }
     }
 
-    /// Counts one post, and logs a 5xx or a timeout at WARN (the SDK's error names the
-    /// status and AWS's message, never the signature): API Gateway is failing, which an
-    /// operator wants to see. 429 and 410 are the normal life of a busy chat: counted, and
-    /// logged at DEBUG by the fan-out.
-    pub fn observe<E: std::error::Error + 'static>(
+    /// Counts one post, and logs a 5xx or a timeout at WARN (the error names the status and
+    /// AWS's message, never the signature): API Gateway is failing, which an operator wants
+    /// to see. 429 and 410 are the normal life of a busy chat: counted, and logged at DEBUG
+    /// by the fan-out.
+    pub fn observe(
         &self,
         connection_id: &str,
-        result: &Result<(), SdkError<E, Response>>,
+        result: &Result<(), PostError>,
         elapsed: Duration,
     ) -> PostOutcome {
         let outcome = PostOutcome::of(result);
@@ -100,7 +94,7 @@ impl PostMetrics {
             tracing::warn!(
                 connection_id,
                 outcome = outcome.label(),
-                reason = %describe(error),
+                reason = %error,
                 elapsed_ms = elapsed.as_millis() as u64,
                 "Management API post failed; it will be retried"
             );
@@ -111,24 +105,18 @@ impl PostMetrics {
 
 #[cfg(test)]
 mod tests {
-    use aws_smithy_runtime_api::client::result::ConnectorError;
-    use aws_smithy_types::body::SdkBody;
-
     use super::*;
 
-    #[derive(Debug, thiserror::Error)]
-    #[error("modelled")]
-    struct Modelled;
-
-    /// The SDK's error for an answer with `status`, as the outcome reads it.
     fn answered(status: u16) -> PostOutcome {
-        let raw = Response::new(status.try_into().unwrap(), SdkBody::empty());
-        PostOutcome::of::<Modelled>(&Err(SdkError::service_error(Modelled, raw)))
+        PostOutcome::of(&Err(PostError::Status {
+            status,
+            reason: "Kind".to_owned(),
+        }))
     }
 
     #[test]
     fn outcomes_follow_the_status() {
-        assert_eq!(PostOutcome::of::<Modelled>(&Ok(())), PostOutcome::Ok);
+        assert_eq!(PostOutcome::of(&Ok(())), PostOutcome::Ok);
         assert_eq!(answered(410), PostOutcome::Gone);
         assert_eq!(answered(429), PostOutcome::Throttled);
         assert_eq!(answered(500), PostOutcome::ServerError);
@@ -139,16 +127,11 @@ mod tests {
 
     #[test]
     fn timeouts_are_told_apart_from_refusals() {
-        let timed_out: Result<(), SdkError<Modelled, Response>> =
-            Err(SdkError::timeout_error("attempt timeout"));
+        let timed_out = Err(PostError::Timeout(Duration::from_secs(5)));
         assert_eq!(PostOutcome::of(&timed_out), PostOutcome::Timeout);
-        let connect_timeout: Result<(), SdkError<Modelled, Response>> = Err(
-            SdkError::dispatch_failure(ConnectorError::timeout("connect".into())),
-        );
+        let connect_timeout = Err(PostError::ConnectTimeout("connect".to_owned()));
         assert_eq!(PostOutcome::of(&connect_timeout), PostOutcome::Timeout);
-        let refused: Result<(), SdkError<Modelled, Response>> = Err(SdkError::dispatch_failure(
-            ConnectorError::io("connection refused".into()),
-        ));
+        let refused = Err(PostError::Dispatch("connection refused".to_owned()));
         assert_eq!(PostOutcome::of(&refused), PostOutcome::Other);
     }
 

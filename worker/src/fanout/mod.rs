@@ -1,6 +1,8 @@
 //! Delivering one payload to many connections: bounded concurrency, retries with backoff
 //! and jitter per connection, and a record of each accepted delivery so that a retry or a
-//! takeover skips who already has it.
+//! takeover skips who already has it, written in batches ([`marks`]).
+
+mod marks;
 
 use futures::StreamExt;
 use sea_orm::DatabaseConnection;
@@ -10,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::Backoff;
 use crate::delivery_log::DeliveryLog;
 use crate::jobs::JobError;
-use crate::management::{CallOutcome, ManagementApi};
+use crate::management::{CallOutcome, ManagementApi, Payload};
 use crate::rate_limit::RateLimiter;
+use marks::MarkSender;
 
 /// What delivering to many connections needs, and nothing else.
 #[derive(Clone)]
@@ -51,7 +54,8 @@ enum ConnectionResult {
 }
 
 impl Fanout {
-    /// Delivers `payload` to every target that no run of this broadcast reached yet.
+    /// Delivers `payload` to every target that no run of this broadcast reached yet, and
+    /// returns once every accepted delivery is recorded.
     pub async fn deliver(
         &self,
         message_id: i64,
@@ -68,18 +72,25 @@ impl Fanout {
                 !skip
             })
             .collect();
-        let mut results = futures::stream::iter(pending)
-            .map(|target| self.deliver_one(message_id, payload, target))
-            .buffer_unordered(self.post_concurrency);
-        while let Some(result) = results.next().await {
-            match result {
-                ConnectionResult::Delivered => report.delivered += 1,
-                ConnectionResult::Gone => report.gone += 1,
-                ConnectionResult::TooLarge => report.too_large += 1,
-                ConnectionResult::Unfinished => report.unfinished += 1,
-                ConnectionResult::FailedForGood => report.failed_for_good += 1,
+        let payload = Payload::new(bytes::Bytes::copy_from_slice(payload));
+        let (marks, writer) = marks::channel();
+        let posting = async {
+            // Owned here: the writer's last batch follows the last POST.
+            let marks = marks;
+            let mut results = futures::stream::iter(pending)
+                .map(|target| self.deliver_one(message_id, &payload, target, &marks))
+                .buffer_unordered(self.post_concurrency);
+            while let Some(result) = results.next().await {
+                match result {
+                    ConnectionResult::Delivered => report.delivered += 1,
+                    ConnectionResult::Gone => report.gone += 1,
+                    ConnectionResult::TooLarge => report.too_large += 1,
+                    ConnectionResult::Unfinished => report.unfinished += 1,
+                    ConnectionResult::FailedForGood => report.failed_for_good += 1,
+                }
             }
-        }
+        };
+        tokio::join!(posting, writer.run(&self.deliveries, message_id));
         self.deliveries.expire(message_id).await?;
         Ok(report)
     }
@@ -87,24 +98,24 @@ impl Fanout {
     async fn deliver_one(
         &self,
         message_id: i64,
-        payload: &[u8],
+        payload: &Payload,
         target: Target,
+        marks: &MarkSender,
     ) -> ConnectionResult {
         let max_attempts = self.max_attempts;
-        let deliveries = &self.deliveries;
         let connection_id = target.connection_id.as_str();
         for attempt in 1..=max_attempts {
             // A stopping worker starts no new POST; its job is handed back.
             if self.stopping.is_cancelled() {
                 return ConnectionResult::Unfinished;
             }
-            let post = self.management.post(connection_id, payload.to_vec());
+            let post = self.management.post(connection_id, payload);
             let Some(outcome) = self.rate_limit.pace(&self.stopping, post).await else {
                 return ConnectionResult::Unfinished;
             };
             match outcome {
                 CallOutcome::Ok => {
-                    record_delivery(deliveries, message_id, connection_id).await;
+                    marks.delivered(target.connection_id);
                     return ConnectionResult::Delivered;
                 }
                 CallOutcome::Gone => {
@@ -170,23 +181,5 @@ async fn back_off(
     );
     if attempt < max_attempts {
         tokio::time::sleep(Backoff::CONNECTION.delay(attempt)).await;
-    }
-}
-
-/// Writes the delivery down, trying a few times: an unrecorded delivery is sent again by a
-/// later run of this broadcast (a duplicate, never a loss).
-async fn record_delivery(deliveries: &DeliveryLog, message_id: i64, connection_id: &str) {
-    const TRIES: u32 = 3;
-    for attempt in 1..=TRIES {
-        match deliveries.mark_delivered(message_id, connection_id).await {
-            Ok(()) => return,
-            Err(error) if attempt == TRIES => tracing::warn!(
-                %error,
-                message_id,
-                connection_id,
-                "delivered but not recorded; a retry of this broadcast may deliver it again"
-            ),
-            Err(_) => tokio::time::sleep(Backoff::CONNECTION.delay(attempt)).await,
-        }
     }
 }
