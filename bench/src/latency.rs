@@ -80,7 +80,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
         measured.push(open(settings, build).await?);
     }
     for run in 1..=settings.runs {
-        for build in &mut measured {
+        for index in 0..measured.len() {
+            wait_until_every_build_idle(&measured).await?;
+            let build = &mut measured[index];
             let label = build.stage.stack.build().label;
             let window = CpuWindow::start();
             let stage = &mut build.stage;
@@ -104,7 +106,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
         }
     }
     let plan = latency_search::Plan::for_settings(settings);
-    for build in &mut measured {
+    for index in 0..measured.len() {
+        wait_until_every_build_idle(&measured).await?;
+        let build = &mut measured[index];
         let stage = &mut build.stage;
         let search = match latency_search::highest_rate(stage, &plan).await {
             Ok(search) => search,
@@ -125,6 +129,18 @@ pub async fn run(settings: &Settings) -> anyhow::Result<Report> {
     Ok(builds::merged(reports, &settings.builds))
 }
 
+/// Builds share the machine: a run starts once no build is still working off a backlog,
+/// so that one build's leftover work is never measured against the other.
+async fn wait_until_every_build_idle(measured: &[Measured]) -> anyhow::Result<()> {
+    for build in measured {
+        build.stage.stack.wait_idle(BACKLOG_DRAIN).await?;
+    }
+    Ok(())
+}
+
+/// The longest wait for the queue to empty before a run starts.
+const BACKLOG_DRAIN: Duration = Duration::from_secs(300);
+
 /// Messages at `rate` for `duration`, received until every client has every message or
 /// `drain` after the last send.
 pub async fn stream(
@@ -133,7 +149,9 @@ pub async fn stream(
     duration: Duration,
     drain: Duration,
 ) -> anyhow::Result<Stream> {
-    stage.stack.wait_idle(Duration::from_secs(60)).await?;
+    // A build that could not keep up with the last run is still working off its backlog:
+    // at a few hundred messages a second, tens of thousands of them take minutes.
+    stage.stack.wait_idle(BACKLOG_DRAIN).await?;
     stage.swarm.drain();
     let clients = stage.swarm.len();
     let total = ((duration.as_secs_f64() * rate as f64).round() as u64).max(1);

@@ -48,10 +48,8 @@ pub fn render(
          last_auth_successed_at write is batched across frames and left out",
     );
     report.setting(
-        "send_message: that SELECT, then outbox::store_message's transaction: BEGIN; \
-         messages::create's INSERT with RETURNING of every column, as ActiveModel::insert \
-         builds it (its row kept by \\gset); the pending_broadcasts INSERT with the returned \
-         id and created_at, as store_message takes them; COMMIT",
+        "send_message: that SELECT, then outbox::store_message_statement, the one statement \
+         that stores the message and its pending_broadcasts row (its own transaction)",
     );
     let tls = workloads
         .iter()
