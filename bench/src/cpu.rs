@@ -83,13 +83,7 @@ impl Meter {
             let Some(part) = self.roles.part_of(*pid, process) else {
                 continue;
             };
-            let before = self
-                .start
-                .processes
-                .get(pid)
-                .filter(|earlier| earlier.name == process.name)
-                .map_or(0, |earlier| earlier.ticks);
-            ticks[index(part)] += process.ticks.saturating_sub(before);
+            ticks[index(part)] += self.start.ticks_until(*pid, process);
         }
         let busy = end.machine_busy.saturating_sub(self.start.machine_busy);
         let total = end.machine_total.saturating_sub(self.start.machine_total);

@@ -126,13 +126,7 @@ impl CpuWindow {
         let me = std::process::id();
         let (mut ours, mut servers) = (0u64, 0u64);
         for (pid, process) in &end.processes {
-            let before = self
-                .start
-                .processes
-                .get(pid)
-                .filter(|earlier| earlier.name == process.name)
-                .map_or(0, |earlier| earlier.ticks);
-            let used = process.ticks.saturating_sub(before);
+            let used = self.start.ticks_until(*pid, process);
             if descends_from(*pid, me, &end.processes) {
                 ours += used;
             } else if process.name == "postgres" || process.name == "redis-server" {
@@ -170,6 +164,17 @@ fn descends_from(pid: u32, ancestor: u32, processes: &HashMap<u32, ProcessCpu>) 
 }
 
 impl Snapshot {
+    /// The CPU ticks `process` (`pid` in a later snapshot) used since this one; all of its
+    /// ticks when it started since, or when the pid now names another program.
+    pub(crate) fn ticks_until(&self, pid: u32, process: &ProcessCpu) -> u64 {
+        let before = self
+            .processes
+            .get(&pid)
+            .filter(|earlier| earlier.name == process.name)
+            .map_or(0, |earlier| earlier.ticks);
+        process.ticks.saturating_sub(before)
+    }
+
     pub(crate) fn take() -> Self {
         let stat = read("/proc/stat");
         let fields: Vec<u64> = stat

@@ -33,7 +33,7 @@ pub async fn delete(
         .group_finished
         .and_then(|group| group.parse::<i64>().ok())
     {
-        outbox::finish(db, message_id).await?;
+        outbox::finish_many(db, &[message_id]).await?;
         tracing::info!(message_id, job_id = id, "dead broadcast deleted; given up");
     }
     Ok(true)

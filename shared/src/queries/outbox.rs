@@ -78,14 +78,6 @@ pub fn store_message_statement(channel: &Channel, body: &MessageBody, user_id: i
     )
 }
 
-/// The broadcast of `message_id` finished: nothing more is owed.
-pub async fn finish(db: &impl ConnectionTrait, message_id: i64) -> Result<(), DbErr> {
-    pending_broadcasts::Entity::delete_by_id(message_id)
-        .exec(db)
-        .await
-        .map(|_| ())
-}
-
 /// The broadcasts of `message_ids` finished, in one statement.
 pub async fn finish_many(db: &impl ConnectionTrait, message_ids: &[i64]) -> Result<(), DbErr> {
     if message_ids.is_empty() {

@@ -192,14 +192,23 @@ pub struct Target {
     pub connection_id: String,
 }
 
-fn audience_query(audience: Audience) -> sea_orm::Select<ws_tokens::Entity> {
-    let query = ws_tokens::Entity::find()
-        .filter(ws_tokens::Column::ConnectionId.is_not_null())
-        .filter(ws_tokens::Column::LastStatus.eq(TokenStatus::Success.as_str()));
-    match audience {
-        Audience::Everyone => query,
-        Audience::User(user_id) => query.filter(ws_tokens::Column::UserId.eq(user_id)),
+/// Who a broadcast reaches: connected, authenticated tokens (of one user, for a user's
+/// channel) whose id lies in `first..=last` when a range is given. Columns are qualified,
+/// so the same rule serves a query of `ws_tokens` and a join onto it.
+fn audience_condition(audience: Audience, range: Option<(i64, i64)>) -> Condition {
+    let token = |column: ws_tokens::Column| Expr::col((ws_tokens::Entity, column));
+    let mut condition = Condition::all()
+        .add(token(ws_tokens::Column::ConnectionId).is_not_null())
+        .add(token(ws_tokens::Column::LastStatus).eq(TokenStatus::Success.as_str()));
+    if let Audience::User(user_id) = audience {
+        condition = condition.add(token(ws_tokens::Column::UserId).eq(user_id));
     }
+    if let Some((first, last)) = range {
+        condition = condition
+            .add(token(ws_tokens::Column::Id).gte(first))
+            .add(token(ws_tokens::Column::Id).lte(last));
+    }
+    condition
 }
 
 /// The audience's targets whose token id lies in `first..=last` (all when `None`).
@@ -208,13 +217,8 @@ pub async fn audience_targets(
     audience: Audience,
     range: Option<(i64, i64)>,
 ) -> Result<Vec<Target>, DbErr> {
-    let mut query = audience_query(audience);
-    if let Some((first, last)) = range {
-        query = query
-            .filter(ws_tokens::Column::Id.gte(first))
-            .filter(ws_tokens::Column::Id.lte(last));
-    }
-    let rows: Vec<(i64, Option<String>)> = query
+    let rows: Vec<(i64, Option<String>)> = ws_tokens::Entity::find()
+        .filter(audience_condition(audience, range))
         .select_only()
         .column(ws_tokens::Column::Id)
         .column(ws_tokens::Column::ConnectionId)
@@ -242,25 +246,17 @@ pub async fn live_message_targets(
     audience: Audience,
     range: Option<(i64, i64)>,
 ) -> Result<Option<Vec<Target>>, DbErr> {
-    let token = |column: ws_tokens::Column| Expr::col((ws_tokens::Entity, column));
-    let mut joined = Condition::all()
-        .add(token(ws_tokens::Column::ConnectionId).is_not_null())
-        .add(token(ws_tokens::Column::LastStatus).eq(TokenStatus::Success.as_str()));
-    if let Audience::User(user_id) = audience {
-        joined = joined.add(token(ws_tokens::Column::UserId).eq(user_id));
-    }
-    if let Some((first, last)) = range {
-        joined = joined
-            .add(token(ws_tokens::Column::Id).gte(first))
-            .add(token(ws_tokens::Column::Id).lte(last));
-    }
     // The message left-joined to its audience: no row when it is gone, one row of NULLs
     // when nobody is connected.
     let query = Query::select()
         .column((ws_tokens::Entity, ws_tokens::Column::Id))
         .column((ws_tokens::Entity, ws_tokens::Column::ConnectionId))
         .from(messages::Entity)
-        .join(JoinType::LeftJoin, ws_tokens::Entity, joined)
+        .join(
+            JoinType::LeftJoin,
+            ws_tokens::Entity,
+            audience_condition(audience, range),
+        )
         .and_where(Expr::col((messages::Entity, messages::Column::Id)).eq(message_id))
         .and_where(Expr::col((messages::Entity, messages::Column::DeletedAt)).is_null())
         .order_by((ws_tokens::Entity, ws_tokens::Column::Id), Order::Asc)
